@@ -1,0 +1,55 @@
+"""Loss terms, each summed over a sample's pixels or units and averaged over the samples in the batch."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bce_with_logits(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy −Σ[x log x̂ + (1−x) log(1−x̂)] with x̂ = sigmoid(logits), mean over samples.
+
+    Taking logits keeps it finite where x̂ would round to exactly 0 or 1.
+    """
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+
+
+def half_squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """½‖x − x̂‖², mean over samples."""
+    return 0.5 * (x_hat - x).pow(2).sum() / x.shape[0]
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − σ²), mean over samples."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / mu.shape[0]
+
+
+def l1_sparsity(h: torch.Tensor) -> torch.Tensor:
+    """Σ_j |h_j|, mean over samples."""
+    return h.abs().sum() / h.shape[0]
+
+
+def kl_sparsity(h: torch.Tensor, rho: float, eps: float = 1e-6) -> torch.Tensor:
+    """Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j the batch-mean activation of unit j (codes in (0,1))."""
+    rho_hat = h.mean(dim=0).clamp(eps, 1 - eps)
+    return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+
+
+def sigmoid_contractive(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Closed form of ‖∂h/∂x‖²_F for h = sigmoid(Wx + b): Σ_j (h_j(1−h_j))² Σ_i W_ji², mean over samples."""
+    return ((h * (1 - h)).pow(2) * weight.pow(2).sum(dim=1)).sum() / h.shape[0]
+
+
+def jacobian_frobenius(encode, x: torch.Tensor) -> torch.Tensor:
+    """‖∂h/∂x‖²_F by autograd for any encoder, mean over samples; differentiable for training.
+
+    One backward pass per code unit: samples are independent, so the gradient of Σ_n h_nj
+    gives row j of every sample's Jacobian at once.
+    """
+    x = x.detach().requires_grad_(True)
+    h = encode(x)
+    total = x.new_zeros(())
+    for j in range(h.shape[1]):
+        (grad,) = torch.autograd.grad(h[:, j].sum(), x, create_graph=True)
+        total = total + grad.pow(2).sum()
+    return total / x.shape[0]

@@ -1,0 +1,121 @@
+"""Plain functions that turn tensors into pictures and figures. No streamlit here, so they test directly."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+
+def to_uint8(images: torch.Tensor | np.ndarray, normalise: bool = False) -> np.ndarray:
+    """N×C×H×W or C×H×W or H×W in [0,1] → uint8 N×H×W (or H×W). normalise=True rescales each image's own
+    min..max to 0..255 (for weights and unbounded decodes, which have no natural range)."""
+    array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    array = array.astype(np.float32)
+    if array.ndim == 4:
+        array = array[:, 0] if array.shape[1] == 1 else array.mean(1)
+    elif array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if normalise:
+        axes = tuple(range(array.ndim - 2, array.ndim))
+        lo = array.min(axis=axes, keepdims=True)
+        hi = array.max(axis=axes, keepdims=True)
+        array = (array - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling, so small digits stay crisp on a projector instead of blurring."""
+    return image.repeat(factor, axis=-2).repeat(factor, axis=-1) if factor > 1 else image
+
+
+def tile(images: np.ndarray, ncols: int, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """uint8 N×H×W → one grid image with `ncols` columns."""
+    n, h, w = images.shape
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    grid = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[i]
+    return grid
+
+
+def tile_grid(images: torch.Tensor, pad: int = 1) -> np.ndarray:
+    """A (rows, cols, C, H, W) grid of decoded images → one uint8 picture."""
+    rows, cols = images.shape[:2]
+    return tile(to_uint8(images.reshape(rows * cols, *images.shape[2:])), cols, pad=pad)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gif_bytes(frames: np.ndarray, duration_ms: int = 120, bounce: bool = True) -> bytes:
+    """uint8 N×H×W frames → an endlessly looping GIF (there and back again when bounce)."""
+    from PIL import Image  # noqa: PLC0415
+
+    sequence = list(frames) + (list(frames[-2:0:-1]) if bounce and len(frames) > 2 else [])
+    pictures = [Image.fromarray(f) for f in sequence]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=duration_ms, loop=0)
+    return buffer.getvalue()
+
+
+def image_quality(clean: torch.Tensor, other: torch.Tensor) -> tuple[float, float]:
+    """Mean PSNR (dB) and SSIM of `other` against `clean`, images in [0,1], via scikit-image."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: PLC0415
+
+    a = clean.detach().cpu().numpy().reshape(len(clean), *clean.shape[-2:]).astype(np.float64)
+    b = other.detach().cpu().numpy().reshape(len(other), *other.shape[-2:]).astype(np.float64).clip(0, 1)
+    psnr = [peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(a, b)]
+    ssim = [structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b)]
+    return float(np.mean(np.minimum(psnr, 100.0))), float(np.mean(ssim))
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, label_names: Sequence[str] | None,
+                   marker: tuple[float, float] | None = None, title: str = "", dims: tuple[int, int] = (0, 1)):
+    """Plotly scatter of 2-D codes coloured by class; each point's index rides in customdata for selection."""
+    import plotly.graph_objects as go  # noqa: PLC0415
+
+    fig = go.Figure()
+    index = np.arange(len(codes))
+    groups = [(None, np.ones(len(codes), dtype=bool))] if labels is None else \
+        [(int(c), labels == c) for c in np.unique(labels)]
+    for cls, mask in groups:
+        name = "held-out codes" if cls is None else (label_names[cls] if label_names else str(cls))
+        fig.add_trace(go.Scattergl(
+            x=codes[mask, dims[0]], y=codes[mask, dims[1]], mode="markers", name=name, customdata=index[mask],
+            marker=dict(size=6, opacity=0.75, color=PALETTE[(cls or 0) % len(PALETTE)]),
+            hovertemplate=f"{name}<br>z=(%{{x:.2f}}, %{{y:.2f}})<br>#%{{customdata}}<extra></extra>",
+        ))
+    if marker is not None:
+        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="slider z",
+                                 marker=dict(symbol="x", size=16, color="black", line=dict(width=2)),
+                                 hoverinfo="skip"))
+    fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10), dragmode="select",
+                      legend=dict(itemsizing="constant"), xaxis_title=f"z{dims[0] + 1}",
+                      yaxis_title=f"z{dims[1] + 1}", uirevision="keep")
+    return fig
+
+
+def loss_curve(history: Sequence[dict], title: str = "Loss per sample"):
+    import plotly.graph_objects as go  # noqa: PLC0415
+
+    epochs = [h["epoch"] for h in history]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], name="train", mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=epochs, y=[h["heldout_loss"] for h in history], name="held-out",
+                             mode="lines+markers"))
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
+                      yaxis_title="loss")
+    return fig

@@ -1,0 +1,97 @@
+"""Train every shipped model with the project's own command line and write pretrained/catalog.json.
+
+    .venv/bin/python scripts/train_pretrained.py            # all
+    .venv/bin/python scripts/train_pretrained.py mnist_vae2 # one
+Each entry's exact command is recorded in the catalog; rerunning it with the same seed reproduces it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MNIST = "--dataset mnist --source bundled"
+FACES = "--dataset olivetti --source local --data-dir ../shared/data"
+SINGLE_SIGMOID = "--arch dense --hidden --latent 100 --code-activation sigmoid"
+
+# name: (title, purpose, options line, arguments)
+RECIPES = {
+    "mnist_vae2": ("Dense VAE, latent 2", "latent manifold (VAE)", "hidden 512-256, β=1",
+                   f"{MNIST} --kind vae --arch dense --hidden 512 256 --latent 2 --epochs 50"),
+    "mnist_ae2": ("Dense AE, latent 2", "latent manifold (the holes of a plain AE)", "hidden 512-256",
+                  f"{MNIST} --kind ae --arch dense --hidden 512 256 --latent 2 --epochs 50"),
+    "mnist_cvae2": ("Conv VAE, latent 2", "latent manifold (convolutional VAE)", "channels 32-64, β=1",
+                    f"{MNIST} --kind vae --arch conv --hidden 32 64 --latent 2 --epochs 30"),
+    "mnist_cae16": ("Conv AE, latent 16", "reconstructions", "channels 32-64",
+                    f"{MNIST} --kind ae --arch conv --hidden 32 64 --latent 16 --epochs 30"),
+    "mnist_dcae16": ("Denoising conv AE, latent 16", "denoising", "Gaussian noise σ=0.5 on the input while training",
+                     f"{MNIST} --kind ae --arch conv --hidden 32 64 --latent 16 --noise gaussian "
+                     f"--noise-level 0.5 --epochs 30"),
+    "mnist_tied100": ("Tied single layer, 100 sigmoid units", "hidden-unit features (W' = Wᵀ)", "tied",
+                      f"{MNIST} --kind ae {SINGLE_SIGMOID} --tied --epochs 40"),
+    "mnist_untied100": ("Untied single layer, 100 sigmoid units", "hidden-unit features (free W')", "untied",
+                        f"{MNIST} --kind ae {SINGLE_SIGMOID} --epochs 40"),
+    "mnist_sparse100": ("Sparse single layer, 100 sigmoid units", "hidden-unit features (sparse)",
+                        "KL sparsity ρ=0.05, weight 3",
+                        f"{MNIST} --kind ae {SINGLE_SIGMOID} --sparsity kl --sparsity-target 0.05 "
+                        f"--sparsity-weight 3 --epochs 40"),
+    "mnist_contractive100": ("Contractive single layer, 100 sigmoid units", "hidden-unit features (contractive)",
+                             "‖J‖²_F weight 1",
+                             f"{MNIST} --kind ae {SINGLE_SIGMOID} --contractive-weight 1 --epochs 40"),
+    "mnist_vae16": ("Dense VAE, latent 16", "latent manifold (principal directions)", "hidden 512-256, β=1",
+                    f"{MNIST} --kind vae --arch dense --hidden 512 256 --latent 16 --epochs 50"),
+    "olivetti_cvae2": ("Faces conv VAE, latent 2", "latent manifold (faces)", "channels 32-64-128, MSE",
+                       f"{FACES} --kind vae --arch conv --hidden 32 64 128 --latent 2 --loss mse "
+                       f"--output-activation sigmoid --epochs 150"),
+    "olivetti_cae32": ("Faces conv AE, latent 32", "reconstructions and denoising (faces)", "channels 32-64-128, MSE",
+                       f"{FACES} --kind ae --arch conv --hidden 32 64 128 --latent 32 --loss mse "
+                       f"--output-activation sigmoid --epochs 150"),
+}
+
+
+def command_for(name: str) -> str:
+    return f"python -m models.train {RECIPES[name][3]} --seed 0 --out pretrained/{name}"
+
+
+def write_catalog() -> Path:
+    from models.catalog import CATALOG_FILE, PRETRAINED_DIR  # noqa: PLC0415
+
+    entries = []
+    for name, (title, purpose, options, _) in RECIPES.items():
+        document = PRETRAINED_DIR / f"{name}.json"
+        if not document.exists():
+            continue
+        saved = json.loads(document.read_text())
+        cfg, record = saved["config"], saved["record"]
+        entries.append({"name": name, "title": title, "dataset": record["dataset"],
+                        "data_source": _source_arg(record["command"]), "kind": cfg["kind"], "arch": cfg["arch"],
+                        "latent": cfg["latent"], "options": options, "purpose": purpose,
+                        "command": record["command"], "record": record})
+    path = PRETRAINED_DIR / CATALOG_FILE
+    path.write_text(json.dumps({"models": entries}, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _source_arg(command: str) -> str:
+    words = shlex.split(command)
+    return words[words.index("--source") + 1] if "--source" in words else "auto"
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(RECIPES)
+    for name in names:
+        command = command_for(name)
+        print(f"== {name}: {command}", flush=True)
+        subprocess.run([sys.executable, *shlex.split(command)[1:]], cwd=ROOT, check=True)
+    print(f"wrote {write_catalog()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
