@@ -296,9 +296,13 @@ def _downloaded_idx(key: str, explicit: str | None, size: tuple[int, int] | None
         # One constructor call fetches all four files (train and test) into <root>/<Folder>/raw.
         getattr(torchvision.datasets, _TORCHVISION_FOLDER[key])(str(root), train=True, download=True)
     except Exception as e:  # network, disk, checksum: all mean "could not download"
-        raise DataError(f"could not download {_TITLE[key]} into {root}: {e}. "
+        raise DataError(f"could not download {_TITLE[key]} into {root}: {_one_line(e)}. "
                         f"Check the internet connection, or put the files there yourself.") from e
     return _idx_dataset(key, root, "downloaded", size)
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())  # torchvision lists every mirror it tried on separate lines
 
 
 def _bundled_mnist(size: tuple[int, int] | None, reason: str = "") -> Dataset:
@@ -384,7 +388,7 @@ def _olivetti_downloaded(explicit: str | None, size: tuple[int, int] | None) -> 
         home.mkdir(parents=True, exist_ok=True)
         faces = fetch_olivetti_faces(data_home=str(home), download_if_missing=True).images
     except Exception as e:
-        raise DataError(f"could not download the Olivetti faces into {home}: {e}. "
+        raise DataError(f"could not download the Olivetti faces into {home}: {_one_line(e)}. "
                         f"Check the internet connection, or put {OLIVETTI_FILE} in a folder named by AE_DATA_DIR") from e
     origin = f"downloaded: 400 Olivetti faces of 40 people via scikit-learn into {home}"
     return _olivetti_dataset(np.asarray(faces, dtype=np.float32), origin, size)

@@ -106,7 +106,7 @@ def train(model: Autoencoder, data, config: TrainConfig,
                 if not torch.isfinite(loss):
                     model.load_state_dict(good_state)
                     last = f"epoch {epoch - 1}" if epoch > 1 else "the start"
-                    result.stopped = (f"the loss became {float(loss)} at epoch {epoch}, batch "
+                    result.stopped = (f"the loss became {loss.item()} at epoch {epoch}, batch "
                                       f"{i // config.batch_size + 1}; the weights from {last} were restored. "
                                       f"Try a smaller learning rate.")
                     return result

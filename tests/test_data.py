@@ -356,6 +356,7 @@ def test_user_folder_matches_zip(tmp_path):
     assert torch.equal(all_images(load_user_images(zip_path, image_size=(16, 16))), all_images(from_zip))
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_user_huge_image_refused_from_header():
     huge = io.BytesIO()
     Image.new("1", (10000, 10000)).save(huge, "PNG")  # ~12 kB on disk, 100 megapixels decoded
