@@ -4,16 +4,16 @@ import streamlit as st
 
 from pages.common import sidebar
 
-st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    st.Page("pages/reconstructions.py", title="Reconstructions", icon="🖼️", url_path="reconstructions",
+    st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:", url_path="reconstructions",
             default=True),
-    st.Page("pages/denoising.py", title="Denoising", icon="🧹", url_path="denoising"),
-    st.Page("pages/features.py", title="Hidden-unit features", icon="🔬", url_path="features"),
-    st.Page("pages/latent.py", title="Latent manifold", icon="🗺️", url_path="latent"),
-    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-    st.Page("pages/about.py", title="About / lesson", icon="📖", url_path="about"),
+    st.Page("pages/denoising.py", title="Denoising", icon=":material/blur_off:", url_path="denoising"),
+    st.Page("pages/features.py", title="Hidden-unit features", icon=":material/grid_view:", url_path="features"),
+    st.Page("pages/latent.py", title="Latent manifold", icon=":material/explore:", url_path="latent"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/about.py", title="About / lesson", icon=":material/school:", url_path="about"),
 ]
 
 page = st.navigation(PAGES)

@@ -176,16 +176,34 @@ def pick_model(label: str, names: list[str], default: str, key: str) -> ModelCho
     return get_choice(name)
 
 
-@torch.no_grad()
 def held_out_codes(choice: ModelChoice) -> torch.Tensor:
-    return _codes(choice.name, choice.model, choice.data)
+    """Codes of the held-out images (N, latent), computed once per model."""
+    return _codes(choice.name, id(choice.model), choice.model, choice.data)
 
 
-@st.cache_data(show_spinner=False, hash_funcs={Autoencoder: id, Dataset: id})
-def _codes(name: str, model: Autoencoder, data: Dataset) -> torch.Tensor:
-    return model.embed(data.test)
+@st.cache_data(show_spinner=False)
+def _codes(name: str, model_id: int, _model: Autoencoder, _data: Dataset) -> torch.Tensor:
+    # Keyed by name and object id: a session-trained model can share a name with nothing else's id.
+    return _model.embed(_data.test)
 
 
 def current() -> ModelChoice:
     """The model picked in the sidebar (app.py draws the sidebar before running the page)."""
+    ensure_routed()
     return st.session_state["model_choice"]
+
+
+def ensure_routed() -> None:
+    """Call first on every page: makes sure app.py (navigation, sidebar) ran before the page."""
+    if "model_choice" not in st.session_state:
+        _route_through_app()
+
+
+def _route_through_app() -> None:
+    """A fresh server with a pages/ folder runs its first deep link (/latent?...) in Streamlit's legacy
+    pages-folder mode, which skips app.py. st.navigation turns that mode off for good by clearing this
+    flag; clearing it here and rerunning sends this very request through app.py instead."""
+    from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()

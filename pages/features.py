@@ -1,5 +1,264 @@
+"""Hidden-unit features: what each unit of a single-layer autoencoder reads and writes, two models side by side.
+
+Answers the two questions of the lesson with pictures: tied (W' = Wᵀ) against untied decoder weights, and
+decoding with the activation f against decoding with its inverse f⁻¹.
+"""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.title("features")
-from pages.common import current
-st.write(current().title)
+from models.autoencoders import Autoencoder
+from models.errors import AutoencoderError
+from pages.common import ModelChoice, ensure_routed, model_names, pick_model, query_int, set_query, state_from_query
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, UnitFeatures, config_summary,
+                                 enlarge_picture, grid_columns, held_out_decodes, held_out_recon, inverse_rgb,
+                                 picture_factor, signed_uint8, unit_features, unit_grid)
+from pages.figures import png_bytes, tile, to_uint8
+
+DEFAULTS = ("mnist_tied100", "mnist_untied100")
+GRID_PX = 600  # a 10×10 tile of 28×28 units, enlarged to read from the back of a room
+UNIT_PX = 280
+HELD_OUT_SHOWN = 8
+VIEWS = {
+    "encoder": "Encoder rows wᵢ",
+    "decoder": "Decoder columns w′ᵢ",
+    "decoded": "Decode eᵢ with f",
+    "inverse": "Decode eᵢ with f⁻¹",
+    "max_input": "Max-activating input",
+}
+BLUE, ORANGE = (f"rgb{BELOW_COLOUR}", f"rgb{ABOVE_COLOUR}")
+
+
+# --- cached per model (keyed by name and the model object's id, so a session-trained model never
+#     shares an entry with another session's model of the same name) --------------------------------------
+@st.cache_data(show_spinner="Computing every hidden unit…", max_entries=32)
+def _features(name: str, version: int, _model: Autoencoder) -> UnitFeatures:
+    return unit_features(_model)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _grid_png(name: str, version: int, view: str, _model: Autoencoder) -> bytes:
+    features = _features(name, version, _model)
+    n = min(features.units, MAX_GRID_UNITS)
+    if view == "inverse":
+        pictures = inverse_rgb(features.inverse[:n], features.undefined[:n])
+    elif view == "max_input":
+        pictures = signed_uint8(features.max_input[:n])
+    else:
+        pictures = to_uint8(getattr(features, view)[:n], normalise=True)
+    return png_bytes(unit_grid(pictures, GRID_PX))
+
+
+@st.cache_data(show_spinner="Decoding the held-out digits…", max_entries=32)
+def _held_out(name: str, version: int, _model: Autoencoder, _choice: ModelChoice):
+    test = _choice.data.test
+    recon = held_out_recon(_model, test)
+    try:
+        decodes = held_out_decodes(_model, test, HELD_OUT_SHOWN)
+    except AutoencoderError:
+        decodes = None  # no f⁻¹ for this model; the unit tab already says why
+    return recon, decodes
+
+
+def _key(choice: ModelChoice) -> tuple[str, int]:
+    return choice.name, id(choice.model)
+
+
+def features_of(choice: ModelChoice) -> UnitFeatures:
+    return _features(*_key(choice), choice.model)
+
+
+# --- the page ----------------------------------------------------------------------------------------------
+def model_card(choice: ModelChoice, features: UnitFeatures) -> None:
+    cfg = choice.model.config
+    st.caption(config_summary(choice.model))
+    recon, _ = _held_out(*_key(choice), choice.model, choice)
+    unit = "BCE" if cfg.loss == "bce" else "½‖x−x̂‖²"
+    record_loss = choice.record.get("final_heldout_loss")
+    a, b = st.columns(2)
+    a.metric(f"Held-out {unit} per image", f"{recon:.2f}",
+             help=f"Reconstruction only, computed here on the {len(choice.data.test)} held-out images: "
+                  f"the like-for-like number across models.")
+    b.metric("Held-out loss (training record)", "—" if record_loss is None else f"{record_loss:.2f}",
+             help="The training objective on the held-out set: reconstruction plus any weighted penalty "
+                  "(sparsity, contractive, a VAE's KL), so it is higher than the reconstruction alone for "
+                  "those models.")
+    if features.tied_equal and features.tied_shared:
+        st.success("**Decoder weights are the encoder's: W′ = Wᵀ.** Checked: `from_code.weight` equals "
+                   "`to_code.weight.t()` entry for entry and is the same tensor in memory (one parameter), "
+                   "so this model's encoder-row and decoder-column grids coincide.")
+    elif features.tied_equal:
+        st.info("W′ equals Wᵀ entry for entry here, but is stored as a separate parameter.")
+    else:
+        st.info(f"**Untied: the decoder has its own W′.** Mean cosine similarity between each encoder row wᵢ "
+                f"and its decoder column w′ᵢ: **{features.cosine.mean():.2f}** (1 would mean W′ = Wᵀ up to "
+                f"scale; between unrelated units i ≠ j it is {features.cosine_other:.2f}).")
+
+
+def grid_tab(view: str, choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
+    for column, choice, features in zip(st.columns(2), choices, feats):
+        with column:
+            if view == "inverse" and features.inverse is None:
+                st.info(f"{choice.title}: {features.inverse_error}")
+                continue
+            shown = min(features.units, MAX_GRID_UNITS)
+            note = "" if shown == features.units else f" (first {shown} of {features.units} units)"
+            st.image(_grid_png(*_key(choice), view, choice.model), caption=f"{choice.title}{note}",
+                     output_format="PNG")
+            if view == "decoded":
+                st.caption(f"Decoded values span {features.decoded.min():.3f}…{features.decoded.max():.3f} "
+                           f"before each tile is stretched ({choice.model.config.resolved_output_activation} "
+                           f"output).")
+            elif view == "inverse":
+                pct = features.undefined_percent
+                st.markdown(f"f⁻¹ undefined at **{pct.mean():.1f}%** of pixels on average "
+                            f"(per unit {pct.min():.1f}%…{pct.max():.1f}%).")
+            elif view == "max_input":
+                st.caption(f"hᵢ(x*) = {features.max_activation.min():.3f}…{features.max_activation.max():.3f} "
+                           f"across units; ‖wᵢ‖ = {features.weight_norms.min():.2f}…"
+                           f"{features.weight_norms.max():.2f}.")
+
+
+CAPTIONS = {
+    "encoder": "Row i of the encoder W, reshaped to the image: what unit i **reads**. Its pre-activation "
+               "wᵢ·x + bᵢ grows with the bright pixels and shrinks with the dark ones. Unit 0 is top-left, "
+               "counting along rows; each tile is stretched to its own min…max.",
+    "decoder": "Column i of the decoder W′: the image unit i **writes** into the decoder's pre-activation when "
+               "hᵢ = 1. For a tied model this is the encoder row itself; for an untied one the decoder is free "
+               "to learn a different picture. Each tile stretched to its own min…max.",
+    "decoded": "The decoder's output for the one-hot code eᵢ (only unit i on): x̂ = f(W′eᵢ + b′) = f(w′ᵢ + b′), "
+               "with the model's own output activation: with a sigmoid, always a valid image in (0,1). Each tile "
+               "is stretched to its own range so faint strokes show.",
+    "inverse": "The same code decoded with the inverse activation instead: x̂ = f⁻¹(w′ᵢ + b′) (logit for "
+               "sigmoid). Grey pixels are where f⁻¹ is defined (stretched over those pixels only); "
+               f"<span style='color:{BLUE}'>■ blue</span>: w′ᵢ + b′ ≤ 0, logit → −∞; "
+               f"<span style='color:{ORANGE}'>■ orange</span>: w′ᵢ + b′ ≥ 1, logit → +∞.",
+    "max_input": "x* = wᵢ/‖wᵢ‖: of all inputs with ‖x‖ = 1, the one that drives unit i highest (wᵢ·x ≤ ‖wᵢ‖, "
+                 "equal only along wᵢ). Mid-grey is 0, white positive, black negative. It ignores the [0,1] "
+                 "pixel range, so it is a direction in pixel space, not a digit.",
+}
+
+WHY_NOT_INVERSE = (
+    "**Why not decode with f⁻¹?** The pre-activation W′h + b′ can be any real number, but logit only "
+    "accepts (0, 1): outside it there is no answer (the coloured pixels), and near 0 or 1 it blows up "
+    "towards ±∞. Where it is defined, the result is not a pixel in [0, 1] either. The decoder is not the "
+    "encoder run backwards: it is a second learned map, and its output activation is chosen to fit the "
+    "loss (sigmoid, giving (0, 1), for binary cross-entropy on pixels in [0, 1])."
+)
+
+
+def held_out_tab(choices: list[ModelChoice]) -> None:
+    st.caption(f"The first {HELD_OUT_SHOWN} held-out images (top row), decoded from their codes h = f(Wx + b) "
+               "with f (middle row) and with f⁻¹ (bottom row, undefined pixels coloured as above). One-hot "
+               "codes are unusual inputs; these are the codes the decoder actually sees.")
+    for column, choice in zip(st.columns(2), choices):
+        with column:
+            _, decodes = _held_out(*_key(choice), choice.model, choice)
+            if decodes is None:
+                st.info(f"{choice.title}: decoding with f⁻¹ is not defined for this model.")
+                continue
+            rows = [to_uint8(decodes.images), to_uint8(decodes.decoded),
+                    inverse_rgb(decodes.inverse, decodes.undefined)]
+            grey = [np.repeat(r[..., None], 3, axis=-1) for r in rows[:2]]
+            strip = np.concatenate([*grey, rows[2]])
+            factor = picture_factor(tile(rows[0], HELD_OUT_SHOWN).shape[1], GRID_PX)
+            picture = np.stack([tile(strip[..., c], HELD_OUT_SHOWN) for c in range(3)], axis=-1)
+            st.image(enlarge_picture(picture, factor), caption=choice.title, output_format="PNG")
+            st.markdown(f"On all {len(choice.data.test)} held-out images, f⁻¹ is undefined at "
+                        f"**{decodes.undefined_percent:.1f}%** of pixels, and "
+                        f"{decodes.outside_unit_percent:.1f}% of the defined ones fall outside [0, 1].")
+
+
+def unit_pictures(features: UnitFeatures, i: int) -> dict[str, np.ndarray]:
+    factor = picture_factor(features.encoder.shape[-1], UNIT_PX)
+    pictures = {
+        "encoder": to_uint8(features.encoder[i], normalise=True),
+        "max_input": signed_uint8(features.max_input[i:i + 1])[0],
+        "decoded": to_uint8(features.decoded[i], normalise=True),
+    }
+    if features.inverse is not None:
+        pictures["inverse"] = inverse_rgb(features.inverse[i:i + 1], features.undefined[i:i + 1])[0]
+    return {view: enlarge_picture(p, factor) for view, p in pictures.items()}
+
+
+@st.fragment
+def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
+    """One unit of both models, large; a fragment, so moving the slider redraws only this part."""
+    units = min(f.units for f in feats)
+    state_from_query("unit", query_int("unit", 0, 0, units - 1))
+    if not 0 <= st.session_state["unit"] < units:
+        st.session_state["unit"] = 0
+    per_row = grid_columns(min(feats[0].units, MAX_GRID_UNITS))
+    i = st.slider("Unit", 0, units - 1, key="unit",
+                  help=f"Units are numbered from 0, row by row as in the grids ({per_row} to a row on the left).")
+    set_query(unit=i)
+    for column, choice, features in zip(st.columns(2), choices, feats):
+        with column:
+            st.markdown(f"**{choice.title}, unit {i}**")
+            pictures = unit_pictures(features, i)
+            top, bottom = st.columns(2), st.columns(2)
+            top[0].image(pictures["encoder"], caption=f"encoder row w{_sub(i)}", output_format="PNG")
+            top[1].image(pictures["max_input"], output_format="PNG",
+                         caption=f"max-activating input, hᵢ(x*) = {features.max_activation[i]:.3f}")
+            bottom[0].image(pictures["decoded"], caption="decoded eᵢ with f", output_format="PNG")
+            if "inverse" in pictures:
+                bottom[1].image(pictures["inverse"], caption="decoded eᵢ with f⁻¹ (blue/orange: undefined)",
+                                output_format="PNG")
+                undefined = f"{features.undefined_percent[i]:.1f}%"
+            else:
+                bottom[1].info("no f⁻¹ for this model")
+                undefined = "n/a"
+            st.markdown(f"‖wᵢ‖ = **{features.weight_norms[i]:.2f}** · cos(wᵢ, w′ᵢ) = "
+                        f"**{features.cosine[i]:.2f}** · f⁻¹ undefined at **{undefined}** of pixels")
+
+
+def _sub(i: int) -> str:
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def main() -> None:
+    ensure_routed()
+    st.title("Hidden-unit features")
+    st.markdown(
+        "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = f(W'h + b')$. Hidden unit "
+        "$i$ owns one **row** $w_i$ of $W$ (what it reads) and one **column** $w'_i$ of $W'$ (what it writes). "
+        "Compare two models unit by unit: does the decoder need its own weights, or can it reuse $W^\\top$? "
+        "And why decode with $f$, not its inverse $f^{-1}$?"
+    )
+    names = model_names(where=lambda config: config.single_layer)
+    if not names:
+        st.warning("No single-layer model is available yet. Train one on the Train page "
+                   "(no hidden layers, sigmoid code) and it will appear here.")
+        return
+    st.caption("This page has its own two model pickers; the sidebar's model is not used here.")
+    choices, feats = [], []
+    for column, label, key, default in zip(st.columns(2), ("Left model", "Right model"), ("left", "right"),
+                                           DEFAULTS):
+        with column:
+            choice = pick_model(label, names, default, key=key)
+            features = features_of(choice)
+            model_card(choice, features)
+            choices.append(choice)
+            feats.append(features)
+
+    st.subheader("All units at a glance")
+    tabs = st.tabs([*VIEWS.values(), "On held-out images"])
+    for tab, view in zip(tabs, VIEWS):
+        with tab:
+            st.markdown(CAPTIONS[view], unsafe_allow_html=True)
+            grid_tab(view, choices, feats)
+            if view == "inverse":
+                st.markdown(WHY_NOT_INVERSE)
+    with tabs[-1]:
+        held_out_tab(choices)
+
+    st.subheader("One unit, enlarged")
+    unit_view(choices, feats)
+
+
+try:
+    main()
+except AutoencoderError as exc:
+    st.error(f"Could not show the hidden units: {exc}")

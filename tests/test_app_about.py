@@ -1,0 +1,89 @@
+"""The About / lesson page: it runs, shows the formulas as LaTeX, and links every kind to a page that shows it."""
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from models.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ["Undercomplete", "Overcomplete", "Deep", "Denoising", "Sparse", "Contractive", "Convolutional",
+         "Variational"]
+PAGE_FILES = {"reconstructions", "denoising", "features", "latent", "train"}
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page("pages/about.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def latex(at: AppTest) -> list[str]:
+    return [block.value.strip("$\n") for block in at.latex]  # st.latex wraps the body in $$…$$
+
+
+def test_notation_and_losses_are_latex(at):
+    blocks = latex(at)
+    assert r"h = f(Wx + b)" in blocks and r"\hat x = g(W'h + b')" in blocks and r"W' = W^\top" in blocks
+    bce = [b for b in blocks if r"x_k \log \hat x_k" in b]
+    assert len(bce) == 1 and r"(1 - x_k)\log(1 - \hat x_k)" in bce[0]
+    assert any(r"\tfrac12\,\lVert x - \hat x\rVert^2" in b for b in blocks)  # MSE
+    assert any(r"\frac1N \sum_{n=1}^{N}" in b for b in blocks)  # averaged over samples
+
+
+def test_penalties_and_vae_formulas_are_latex(at):
+    blocks = "\n".join(latex(at))
+    assert r"\lambda \sum_j \lvert h_j \rvert" in blocks  # L1 sparsity
+    assert r"\mathrm{KL}(\rho \,\Vert\, \hat\rho_j)" in blocks  # KL sparsity
+    assert r"\Big(\frac{\partial h_j}{\partial x_i}\Big)^2" in blocks  # contractive
+    assert r"\big(h_j(1-h_j)\big)^2 \,\lVert W_j \rVert^2" in blocks  # its sigmoid closed form
+    assert r"1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2" in blocks  # Gaussian KL
+    assert r"z = \mu + \sigma \odot \varepsilon" in blocks  # reparameterisation
+    assert r"\operatorname{logit}(y) = \log\frac{y}{1-y}" in blocks
+
+
+def test_the_two_questions_are_answered(at):
+    headings = [h.value for h in at.subheader]
+    assert any("untied" in h for h in headings) and any("f⁻¹" in h for h in headings)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "undefined outside f's range" in text and "unbounded at its ends" in text
+    assert "not the encoder's inverse" in text and "binary cross-entropy" in text
+
+
+def test_every_kind_has_a_card_with_a_link_to_a_page(at):
+    titles = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert [t.split(" ", 2)[2] for t in titles] == KINDS
+    links = at.page_link
+    assert len(links) == len(KINDS) + 2  # + the two questions' links
+    assert {link.proto.page for link in links} <= PAGE_FILES
+    assert all(link.proto.label for link in links)
+
+
+def test_kind_links_open_catalog_models_that_exist(at):
+    available = {entry.name for entry in load_catalog()}
+    for link in at.page_link:
+        query = parse_qs(link.proto.query_string)
+        for values in query.values():
+            assert set(values) <= available, (link.proto.label, values)
+    by_label = {link.proto.label: link.proto for link in at.page_link}
+    sparse = by_label["Compare sparse features"]
+    assert sparse.page == "features"
+    if "mnist_sparse100" in available:
+        assert parse_qs(sparse.query_string)["left"] == ["mnist_sparse100"]
+
+
+def test_tied_untied_note_reports_the_shipped_models_numbers(at):
+    entries = {entry.name: entry for entry in load_catalog()}
+    if not {"mnist_tied100", "mnist_untied100"} <= set(entries):
+        pytest.skip("the tied/untied single-layer models are not in the catalog yet")
+    tied = entries["mnist_tied100"].record["final_heldout_loss"]
+    untied = entries["mnist_untied100"].record["final_heldout_loss"]
+    notes = [i.value for i in at.info if "Held-out BCE per image" in i.value]
+    assert len(notes) == 1
+    assert f"{tied:.1f} tied" in notes[0] and f"{untied:.1f} untied" in notes[0]
+    assert ("the **tied** one reconstructs" in notes[0]) == (tied < untied)

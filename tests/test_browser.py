@@ -1,0 +1,167 @@
+"""The real browser, last: `streamlit run` on a loopback port, Debian's Chromium driven by Playwright.
+
+Screenshots of every page land in test-artifacts/ (look at them). Nothing is installed here: .ci/run
+(scripts/setup.sh --dev) provides /usr/bin/chromium and the playwright package.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run"]
+PAGES = ["reconstructions", "denoising", "features", "latent", "train", "about"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit.log'}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup.sh --dev"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wait_idle(page, timeout=90_000) -> None:
+    """Wait until the app has rendered and no script run is in flight."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stVerticalBlock"]', timeout=timeout)
+    page.wait_for_timeout(300)
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()
+        spinners = page.locator('[data-testid="stSpinner"]').count()
+        if not running and not spinners:
+            page.wait_for_timeout(400)
+            if not page.locator('[data-testid="stStatusWidget"]').count():
+                return
+        page.wait_for_timeout(200)
+    raise AssertionError("the app did not finish running")
+
+
+def assert_no_exception(page, name: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
+
+
+def test_a_shared_link_on_a_fresh_server_goes_through_app_py(server, page):
+    """First in this module, so it meets the server fresh: Streamlit's legacy pages/ mode would skip app.py."""
+    page.goto(f"{server}/features?model=mnist_ae2&unit=7")
+    wait_idle(page)
+    assert_no_exception(page, "deep link")
+    nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert [t.split("\n")[-1] for t in nav] == ["Reconstructions", "Denoising", "Hidden-unit features",
+                                                "Latent manifold", "Train", "About / lesson"]
+    assert page.get_by_role("heading", name="Hidden-unit features").count() == 1
+    assert "model=mnist_ae2" in page.url
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_without_exception(server, page, name):
+    page.goto(f"{server}/{name}")
+    wait_idle(page)
+    assert_no_exception(page, name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert page.locator('[data-testid="stSidebar"]').count() == 1
+    if name != "about":
+        assert page.locator('[data-testid="stImage"] img').count() > 0 or name == "train"
+
+
+def _main_image_sources(page) -> list[str]:
+    return page.locator('[data-testid="stMain"] [data-testid="stImage"] img').evaluate_all(
+        "els => els.map(e => e.src)")
+
+
+def test_moving_a_latent_slider_changes_the_decoded_image(server, page):
+    page.goto(f"{server}/latent?model=mnist_vae2")
+    wait_idle(page)
+    before = _main_image_sources(page)
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="z1").first
+    thumb = slider.locator('[role="slider"]')
+    thumb.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    after = _main_image_sources(page)
+    assert_no_exception(page, "latent after slider")
+    assert before != after
+    assert "z1=" in page.url  # the view is in the URL, so it can be shared
+    page.screenshot(path=str(ARTIFACTS / "latent-slider-moved.png"), full_page=True)
+
+
+def test_selecting_a_scatter_point_decodes_it(server, page):
+    page.goto(f"{server}/latent?model=mnist_vae2")
+    wait_idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.scroll_into_view_if_needed()
+    drag = chart.locator(".nsewdrag").first
+    box = drag.bounding_box()
+    assert box is not None
+    before = _main_image_sources(page)
+    # a box selection over the centre of the plane, where the codes of a VAE lie
+    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.35
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.3, y0 + box["height"] * 0.3, steps=8)
+    page.mouse.up()
+    wait_idle(page)
+    assert_no_exception(page, "latent after selection")
+    after = _main_image_sources(page)
+    assert after != before
+    assert page.get_by_text("Selected", exact=False).count() > 0
+    page.screenshot(path=str(ARTIFACTS / "latent-selected.png"), full_page=True)
