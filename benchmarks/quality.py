@@ -48,7 +48,7 @@ class ReferenceVAE(nn.Module):
         return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
 
 
-def reference_loss(recon, x, mu, logvar):
+def reference_loss(recon, mu, logvar, x):
     """Summed over the batch, as in the reference: BCE(sum) + KLD."""
     bce = F.binary_cross_entropy(recon, x.view(-1, 784), reduction="sum")
     return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())

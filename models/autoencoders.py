@@ -326,5 +326,7 @@ def gaussian_grid_axis(n: int, low: float = 0.05, high: float = 0.95) -> torch.T
 def code_range_axis(codes: torch.Tensor, dim: int, n: int, margin: float = 0.05) -> torch.Tensor:
     """Evenly spaced values across the span of the data's codes in one dimension (for a plain AE)."""
     lo, hi = torch.quantile(codes[:, dim], torch.tensor([0.01, 0.99])).tolist()
+    if hi - lo < 1e-6:  # one held-out image, or a code dimension the encoder never varies
+        lo, hi = lo - 1.0, hi + 1.0
     pad = (hi - lo) * margin
     return torch.linspace(lo - pad, hi + pad, n)

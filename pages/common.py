@@ -17,7 +17,7 @@ from models.catalog import CatalogEntry, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import Dataset, load_dataset
 
-DATASET_TITLES = {"mnist": "MNIST digits", "olivetti": "Faces (Olivetti 64×64)"}
+DATASET_TITLES = {"mnist": "MNIST digits", "olivetti": "Faces (Olivetti 64×64)", "user": "Your images (upload)"}
 DEFAULT_MODEL = "mnist_vae2"
 TRAINED_KEY = "trained_models"  # session_state: what this user trained, name -> ModelChoice
 
@@ -100,7 +100,8 @@ def config_of(name: str):
 
 def title_of(name: str) -> str:
     if name in trained_models():
-        return f"{trained_models()[name].title} (trained here)"
+        choice = trained_models()[name]
+        return f"{choice.title} ({'trained here' if choice.trained_here else 'uploaded'})"
     return catalog()[name].title
 
 
@@ -156,7 +157,8 @@ def sidebar() -> ModelChoice:
         st.caption(f"Data: {choice.data.source}")
         record = choice.record
         if record.get("final_heldout_loss") is not None:
-            st.caption(f"Trained {record.get('epochs')} epochs · held-out loss "
+            epochs = record.get("epochs")
+            st.caption(f"Trained {epochs} epoch{'' if epochs == 1 else 's'} · held-out loss "
                        f"{record['final_heldout_loss']:.2f} per image")
     set_query(model=name)
     return choice

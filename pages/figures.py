@@ -118,4 +118,5 @@ def loss_curve(history: Sequence[dict], title: str = "Loss per sample"):
                              mode="lines+markers"))
     fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
                       yaxis_title="loss")
+    fig.update_xaxes(tick0=1, dtick=max(1, -(-len(history) // 10)))  # whole epochs only
     return fig

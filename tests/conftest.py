@@ -1,6 +1,8 @@
 """Test ordering: the layers run from the maths up, and the real browser last."""
 
 import sys
+
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -10,3 +12,18 @@ if str(ROOT) not in sys.path:
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """AppTest resets Streamlit's legacy pages/-folder flag for each app; keep it off so switch_page goes
+    through app.py as in a running server (where pages.common.ensure_routed turns it off on a deep link)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

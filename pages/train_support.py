@@ -1,0 +1,357 @@
+"""The Train page's plain parts (no streamlit, so they test directly): the form's values turned into configs,
+the one-run-per-server lock, a training run that keeps a snapshot of every finished epoch, and checkpoint
+uploads.
+
+Why snapshots: Streamlit stops a running script at its next UI call when the user clicks anything (the
+"Stop training" button included), so a run can end between any two batches. Each finished epoch's weights
+and history are stored on the TrainingRun (kept in session_state); the page's next run turns the last
+snapshot into the session's model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from models.autoencoders import Autoencoder, build_model
+from models.checkpoint import from_bytes
+from models.config import ModelConfig, TrainConfig
+from models.data import Dataset
+from models.errors import CheckpointError, ConfigError
+from models.train import TrainResult, train, training_record
+
+# One training run at a time in this server process: the server has two cores shared by every visitor.
+# A module (imported once), not the page script (executed afresh on every rerun), so the lock is shared.
+TRAIN_LOCK = threading.Lock()
+BUSY_MESSAGE = "another training run is in progress on this server, try again in a minute"
+MAX_EPOCHS = 50
+MAX_SECONDS = 120.0
+MAX_PARAMETERS = 10_000_000  # weights, Adam's two moments and snapshots: ~200 MB at most
+
+DATASETS = {"mnist": "MNIST digits (bundled 4,500 train / 500 held out)",
+            "olivetti": "Faces (Olivetti 64×64)",
+            "user": "Your images (a zip of PNG/JPEG)"}
+FIXED_SHAPES = {"mnist": (1, 28, 28), "olivetti": (1, 64, 64)}
+USER_SIDES = (28, 32, 48, 64)
+REGULARISERS = {"none": "none",
+                "denoising": "denoising: corrupt the input",
+                "l1": "sparse: L1 on the code",
+                "kl": "sparse: KL to a target ρ (sigmoid code)",
+                "contractive": "contractive: ‖∂h/∂x‖²"}
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class TrainForm:
+    """What the form asks, with its defaults: a dense AE that trains in ~10-20 s on two cores."""
+
+    dataset: str = "mnist"
+    image_side: int = 28  # user uploads are resized to side×side
+    kind: str = "ae"
+    arch: str = "dense"
+    latent: int = 2
+    hidden: str = "256"
+    activation: str = "relu"
+    code_activation: str = "identity"
+    tied: bool = False
+    loss: str = "bce"
+    beta: float = 1.0
+    regulariser: str = "none"
+    noise: str = "gaussian"
+    noise_level: float = 0.3
+    weight: float = 1.0  # λ of the sparse or contractive penalty
+    rho: float = 0.05
+    epochs: int = 5
+    lr: float = 1e-3
+    batch_size: int = 128
+    seed: int = 0
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """ "512, 256" → (512, 256); "" → () (a single-layer dense model). Anything else is a ConfigError."""
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    for part in parts:
+        if not re.fullmatch(r"\d+", part) or int(part) == 0:
+            raise ConfigError(f'hidden sizes must be positive whole numbers separated by commas, e.g. "512, 256"; '
+                              f'"{part}" is not one')
+    return tuple(int(p) for p in parts)
+
+
+def input_shape(form: TrainForm) -> tuple[int, int, int]:
+    return FIXED_SHAPES.get(form.dataset, (1, form.image_side, form.image_side))
+
+
+def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
+    """The validated configs the form describes; raises ConfigError naming the first bad setting."""
+    if form.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {form.dataset!r}")
+    if form.regulariser not in REGULARISERS:
+        raise ConfigError(f"unknown regulariser {form.regulariser!r}")
+    if form.regulariser == "denoising" and not form.noise_level > 0:
+        raise ConfigError("denoising needs a noise level above 0")
+    if form.regulariser in ("l1", "kl", "contractive") and not form.weight > 0:
+        raise ConfigError(f"the {REGULARISERS[form.regulariser]} penalty needs a weight λ above 0")
+    penalty = {}
+    if form.regulariser == "denoising":
+        penalty = {"noise": form.noise, "noise_level": form.noise_level}
+    elif form.regulariser in ("l1", "kl"):
+        penalty = {"sparsity": form.regulariser, "sparsity_weight": form.weight, "sparsity_target": form.rho}
+    elif form.regulariser == "contractive":
+        penalty = {"contractive_weight": form.weight}
+    model_config = ModelConfig(
+        kind=form.kind, arch=form.arch, input_shape=input_shape(form), hidden=parse_hidden(form.hidden),
+        latent=form.latent, activation=form.activation, code_activation=form.code_activation, tied=form.tied,
+        loss=form.loss, beta=form.beta if form.kind == "vae" else 1.0, **penalty,
+    ).validate()
+    train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
+                               max_seconds=MAX_SECONDS).validate(max_epochs=MAX_EPOCHS)
+    return model_config, train_config
+
+
+def fresh_model(config: ModelConfig, seed: int) -> Autoencoder:
+    """A newly initialised model; seeding in a forked RNG leaves the global generator as other sessions see it.
+    Refuses a model too big to train on a shared server, counted on the meta device (no memory, no time)."""
+    with torch.device("meta"):
+        size = sum(p.numel() for p in build_model(config).parameters())
+    if size > MAX_PARAMETERS:
+        raise ConfigError(f"this model has {size:,} parameters; the Train page allows at most {MAX_PARAMETERS:,} "
+                          f"on a shared server: use fewer or narrower hidden layers")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(config)
+
+
+def describe(config: ModelConfig) -> str:
+    """One line naming the model, in the catalog's style: "Dense AE, latent 2, hidden 256"."""
+    parts = [f"{config.arch.capitalize()} {config.kind.upper()}, latent {config.latent}",
+             f"{'channels' if config.arch == 'conv' else 'hidden'} {'-'.join(map(str, config.hidden))}"
+             if config.hidden else "single layer"]
+    if config.tied:
+        parts.append("tied")
+    if config.kind == "vae" and config.beta != 1:
+        parts.append(f"β={config.beta:g}")
+    if config.noise != "none" and config.noise_level > 0:
+        parts.append(f"denoising {config.noise} {config.noise_level:g}")
+    if config.sparsity != "none" and config.sparsity_weight > 0:
+        target = f" ρ={config.sparsity_target:g}" if config.sparsity == "kl" else ""
+        parts.append(f"{config.sparsity.upper()} sparsity λ={config.sparsity_weight:g}{target}")
+    if config.contractive_weight > 0:
+        parts.append(f"contractive λ={config.contractive_weight:g}")
+    if config.loss == "mse":
+        parts.append("MSE")
+    return ", ".join(parts)
+
+
+def loss_label(config: ModelConfig) -> str:
+    """What the loss numbers are, for the curve's title and captions."""
+    terms = ["BCE" if config.loss == "bce" else "½ squared error"]
+    if config.kind == "vae":
+        terms.append("β·KL")
+    if config.sparsity != "none" and config.sparsity_weight > 0:
+        terms.append(f"λ·{config.sparsity.upper()} sparsity")
+    if config.contractive_weight > 0:
+        terms.append("λ·‖∂h/∂x‖²")
+    return f"{' + '.join(terms)}, per image (summed over its pixels)"
+
+
+def cli_command(model_config: ModelConfig, train_config: TrainConfig, dataset: str, out: str) -> str | None:
+    """The `python -m models.train` command that repeats this run (None for an upload: the CLI takes none)."""
+    data_args = {"mnist": ["--dataset", "mnist", "--source", "bundled"],
+                 "olivetti": ["--dataset", "olivetti", "--source", "auto", "--image-size", "64", "64"]}.get(dataset)
+    if data_args is None:
+        return None
+    c = model_config
+    args = [*data_args, "--kind", c.kind, "--arch", c.arch, "--hidden", *map(str, c.hidden),
+            "--latent", str(c.latent), "--activation", c.activation, "--code-activation", c.code_activation,
+            "--loss", c.loss]
+    args += ["--tied"] if c.tied else []
+    args += ["--beta", f"{c.beta:g}"] if c.kind == "vae" else []
+    if c.noise != "none":
+        args += ["--noise", c.noise, "--noise-level", f"{c.noise_level:g}"]
+    if c.sparsity != "none":
+        args += ["--sparsity", c.sparsity, "--sparsity-weight", f"{c.sparsity_weight:g}",
+                 "--sparsity-target", f"{c.sparsity_target:g}"]
+    if c.contractive_weight > 0:
+        args += ["--contractive-weight", f"{c.contractive_weight:g}"]
+    args += ["--epochs", str(train_config.epochs), "--batch-size", str(train_config.batch_size),
+             "--lr", f"{train_config.lr:g}", "--seed", str(train_config.seed), "--out", out]
+    return "python -m models.train " + shlex.join(args)
+
+
+TERM_NAMES = {"recon": "recon", "kl": "KL", "sparsity": "sparsity", "contractive": "contractive"}
+
+
+def epoch_table(history: list[dict]) -> list[dict]:
+    """One row per epoch for the page's table: losses, the held-out loss's terms, seconds since the start."""
+    rows = []
+    for stats in history:
+        row = {"epoch": stats["epoch"], "train loss": _digits(stats["train_loss"]),
+               "held-out loss": _digits(stats["heldout_loss"])}
+        terms = {f"held-out {label}": _digits(stats["terms"][term]) for term, label in TERM_NAMES.items()
+                 if term in stats["terms"]}
+        if len(terms) > 1:  # a lone reconstruction term would repeat the held-out loss
+            row.update(terms)
+        row["seconds"] = round(stats["seconds"], 1)
+        rows.append(row)
+    return rows
+
+
+def _digits(value: float) -> float:
+    return float(f"{value:.4g}")  # four significant digits: losses run from 1e-4 (penalties) to 1e20 (diverging)
+
+
+def epochs_text(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+# --- a training run that survives being interrupted ------------------------------------------------------
+@dataclass
+class TrainingRun:
+    name: str
+    dataset: str  # the sidebar's dataset key: mnist, olivetti, user
+    data: Dataset
+    model_config: ModelConfig
+    train_config: TrainConfig
+    # (history, weights) of the last finished epoch, replaced in one assignment so that a reader in another
+    # script thread (Streamlit's fast reruns) sees one epoch or the next, never a mix.
+    snapshot: tuple[list[dict], dict[str, torch.Tensor]] | None = None
+    result: TrainResult | None = None  # set when train() returned; None if the run was interrupted
+    exited: threading.Event = field(default_factory=threading.Event)  # set when the training thread let go
+
+    @property
+    def history(self) -> list[dict]:
+        return self.snapshot[0] if self.snapshot else []
+
+    @property
+    def command(self) -> str | None:
+        return cli_command(self.model_config, self.train_config, self.dataset, f"pretrained/{self.name}")
+
+    def keep(self, model: Autoencoder, stats: dict) -> None:
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.snapshot = ([*self.history, stats], state)
+
+    def outcome(self) -> TrainResult:
+        """How the run ended: train()'s result, or for an interrupted run its snapshot and a reason."""
+        if self.result is not None:
+            return self.result
+        history = self.history
+        epochs = self.train_config.epochs
+        reason = (f"stopped after epoch {len(history)} of {epochs}; kept the weights of epoch {len(history)}"
+                  if history else f"stopped during epoch 1 of {epochs}")
+        return TrainResult(history=history, stopped=reason, seconds=history[-1]["seconds"] if history else 0.0)
+
+    def trained_model(self) -> Autoencoder | None:
+        """The model at the last finished epoch, read-only like the shipped ones; None if no epoch finished."""
+        if self.snapshot is None:
+            return None
+        model = build_model(self.model_config)
+        model.load_state_dict(self.snapshot[1])
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        return model.eval()
+
+    def record(self) -> dict:
+        return training_record(self.outcome(), self.data, self.train_config, self.command)
+
+
+class Watch:
+    """train()'s should_stop: enforces the wall-clock cap inside an epoch and ticks the UI a few times a
+    second. The tick is a Streamlit call, which is where Streamlit can interrupt the run for a Stop click."""
+
+    def __init__(self, run: TrainingRun, tick: Callable[[float, str], None], every: float = 0.25):
+        self.run, self.tick, self.every = run, tick, every
+        cfg = run.train_config
+        self.batches_per_epoch = math.ceil(len(run.data.train) / cfg.batch_size)
+        self.total = self.batches_per_epoch * cfg.epochs
+        self.batches = 0
+        self.start = self.last = time.perf_counter()
+        self.capped = False
+
+    def __call__(self) -> bool:
+        self.batches += 1
+        now = time.perf_counter()
+        if now - self.start > self.run.train_config.max_seconds:
+            self.capped = True
+            return True
+        if now - self.last >= self.every:
+            self.last = now
+            epoch, batch = divmod(self.batches - 1, self.batches_per_epoch)
+            self.tick(min(self.batches / self.total, 1.0),
+                      f"epoch {epoch + 1} of {self.run.train_config.epochs}, batch {batch + 1} of "
+                      f"{self.batches_per_epoch} · {now - self.start:.0f} s")
+        return False
+
+
+def run_training(run: TrainingRun, model: Autoencoder, on_epoch: Callable[[dict], None],
+                 tick: Callable[[float, str], None]) -> TrainResult:
+    """Train `model` (fresh, owned by this run) on run.data, snapshotting every finished epoch."""
+    watch = Watch(run, tick)
+
+    def progress(stats: dict) -> None:
+        run.keep(model, stats)
+        on_epoch(stats)
+
+    result = train(model, run.data, run.train_config, on_progress=progress, should_stop=watch)
+    if watch.capped:  # train() only knows that should_stop said so
+        done = len(result.history)
+        kept = f"; kept the weights of epoch {done}" if done else ""
+        result.stopped = (f"reached the {run.train_config.max_seconds:g}-second time cap during epoch {done + 1}"
+                          f"{kept}. Try fewer epochs, smaller layers or a bigger batch")
+    run.result = result
+    return result
+
+
+# --- checkpoints from elsewhere --------------------------------------------------------------------------
+FACE_DATASETS = ("olivetti", "lfw")  # the app's faces are Olivetti, or LFW when the Olivetti file is missing
+
+
+@dataclass(frozen=True)
+class UploadedCheckpoint:
+    model: Autoencoder
+    record: dict
+    dataset: str  # the sidebar's dataset key whose held-out images the model is shown with
+    stem: str
+    note: str  # how the dataset was chosen, said to the user
+
+
+def read_checkpoint_upload(files: list[tuple[str, bytes]]) -> UploadedCheckpoint:
+    """A (.safetensors, .json) pair → the model, its record, and the app dataset to show it with.
+
+    The record's dataset is used when the app has it in the model's input shape; otherwise a 1×28×28 model
+    is shown with MNIST, and any other shape is refused, as there would be no images to show it with.
+    """
+    weights = [(n, b) for n, b in files if n.lower().endswith(".safetensors")]
+    documents = [(n, b) for n, b in files if n.lower().endswith(".json")]
+    if len(weights) != 1 or len(documents) != 1 or len(files) != 2:
+        names = ", ".join(n for n, _ in files) or "nothing"
+        raise CheckpointError(f"upload a checkpoint as two files, one .safetensors and one .json; got {names}")
+    (weights_name, weights_bytes), (_, document_bytes) = weights[0], documents[0]
+    stem = weights_name.rsplit(".", 1)[0]
+    model, record = from_bytes(weights_bytes, document_bytes, name=stem)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    shape = tuple(model.config.input_shape)
+    named = str(record.get("dataset") or "unknown")
+    key = "olivetti" if named in FACE_DATASETS else named
+    if FIXED_SHAPES.get(key) == shape:
+        return UploadedCheckpoint(model, record, key, stem, f"shown with the app's held-out {key} images")
+    if shape == FIXED_SHAPES["mnist"]:
+        return UploadedCheckpoint(model, record, "mnist", stem,
+                                  f"its record names dataset {named!r}, which this app does not have; as a "
+                                  f"1×28×28 model it is shown with MNIST held-out digits")
+    raise CheckpointError(f"{stem}: trained on {named!r} with {'×'.join(map(str, shape))} inputs; this app has "
+                          f"held-out images only for 1×28×28 (MNIST) and 1×64×64 (faces) models, so there is "
+                          f"nothing to show it with")
