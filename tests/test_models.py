@@ -339,3 +339,9 @@ def test_plain_ae_has_no_prior():
     assert isinstance(model, Autoencoder) and not model.has_prior
     with pytest.raises(ConfigError, match="no prior"):
         model.sample(3)
+
+
+def test_code_range_axis_never_collapses_to_zero_width():
+    one_code = torch.tensor([[0.7, -2.0]])  # e.g. a tiny upload leaves a single held-out image
+    axis = code_range_axis(one_code, 1, 5, margin=0.0)
+    assert axis[0].item() == pytest.approx(-3.0) and axis[-1].item() == pytest.approx(-1.0)
