@@ -429,7 +429,7 @@ def load_user_images(path_or_bytes: str | os.PathLike | bytes, image_size=(28, 2
     kind, display, members = _open_upload(path_or_bytes, name, max_files, max_total_bytes)
     names, arrays = [], []
     for rel, data in members:
-        arrays.append(_decode_image(data, f"{rel} in {display}", size))
+        arrays.append(decode_image(data, f"{rel} in {display}", size))
         names.append(rel)
     if len(arrays) < 2:
         raise DataError(f"{display} holds {len(arrays)} PNG/JPEG image(s); at least 2 are needed")
@@ -525,8 +525,10 @@ def _folder_members(root: Path, display: str, max_files: int, max_total_bytes: i
         yield p.relative_to(root).as_posix(), p.read_bytes()
 
 
-def _decode_image(data: bytes, label: str, size: tuple[int, int]) -> np.ndarray:
-    """Bytes of one file → float32 H×W in [0, 1]. Decides PNG/JPEG by content, not by extension."""
+def decode_image(data: bytes, label: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Bytes of one PNG/JPEG → float32 grayscale H×W in [0, 1], upright (EXIF), resized to `size` if given
+    (else at most about 512 pixels a side for big JPEGs). Decides the format by content, not by extension;
+    anything wrong raises DataError naming `label`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -555,19 +557,22 @@ def _check_header(im, label: str) -> None:
                         f"are refused to protect memory")
 
 
-def _to_gray(im, size: tuple[int, int]) -> np.ndarray:
+def _to_gray(im, size: tuple[int, int] | None) -> np.ndarray:
     from PIL import Image, ImageOps
 
-    h, w = size
+    target = max(size) if size else 512
     if im.format in ("JPEG", "MPO"):
-        im.draft("L", (max(h, w), max(h, w)))  # decode at a reduced scale: big photos load fast and small
+        im.draft("L", (target, target))  # decode at a reduced scale: big photos load fast and small
     im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
     if im.mode.startswith("I"):  # 16-bit PNG: convert("L") would clip at 255, so scale ourselves
-        small = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0).resize((w, h), Image.Resampling.BILINEAR)
-        arr = np.asarray(small, dtype=np.float32)
+        im = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
+        scale = 1.0
     else:
-        arr = np.asarray(im.convert("L").resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
-    return np.clip(arr, 0.0, 1.0)
+        im = im.convert("L")
+        scale = 1 / 255.0
+    if size:
+        im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(im, dtype=np.float32) * scale, 0.0, 1.0)
 
 
 def _labels_from_folders(names: list[str]) -> tuple[list[int] | None, tuple[str, ...] | None]:

@@ -171,8 +171,8 @@ def _dataset_of(name: str) -> str:
 def pick_model(label: str, names: list[str], default: str, key: str) -> ModelChoice:
     """A page-level model picker (for side-by-side comparisons), kept in the URL under `key`."""
     state_from_query(key, query_choice(key, names, default if default in names else names[0]))
-    if st.session_state[key] not in names:
-        st.session_state[key] = names[0]
+    if st.session_state[key] not in names:  # e.g. the sidebar switched dataset: back to this page's default
+        st.session_state[key] = default if default in names else names[0]
     name = st.selectbox(label, names, key=key, format_func=title_of)
     set_query(**{key: name})
     return get_choice(name)

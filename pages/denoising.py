@@ -1,5 +1,97 @@
-import streamlit as st
+"""Denoising: the same corrupted held-out images through a denoising autoencoder and a plain one."""
 
-st.title("denoising")
-from pages.common import current
-st.write(current().title)
+import streamlit as st
+import torch
+
+from models.noise import NOISE_TYPES, corrupt
+from pages import figures
+from pages import recon_plots as rp
+from pages.common import (ModelChoice, config_of, current, model_names, pick_model, query_choice, query_float,
+                          set_query, state_from_query)
+
+N_IMAGES = 8
+IMAGE_SEED = 0  # the same held-out images on every visit
+NOISE_SEED = 1234  # one noise draw for every level: moving the slider scales it (Gaussian) or grows it (masks)
+LEVEL_STEP = 0.05
+DEFAULT_LEVEL = 0.5
+MAX_LEVEL = {"gaussian": 1.0, "masking": 0.9, "salt_pepper": 0.9}
+LEVEL_LABEL = {"gaussian": "Noise σ (added to pixels in [0, 1], then clipped)",
+               "masking": "Fraction of pixels set to black",
+               "salt_pepper": "Fraction of pixels set to black or white"}
+
+
+def image_row(title: str, caption: str, images: torch.Tensor, factor: int, quality=None, baseline=None) -> None:
+    """One labelled row of images, with PSNR and SSIM against the clean row (and the gain over `baseline`)."""
+    label, picture, psnr_slot, ssim_slot = st.columns([1.3, 5, 1, 1], vertical_alignment="center")
+    label.markdown(f"**{title}**")
+    label.caption(caption)
+    picture.image(figures.enlarge(figures.tile(figures.to_uint8(images), N_IMAGES), factor), clamp=True)
+    if quality is None:
+        return
+    psnr, ssim = quality
+    gain = None if baseline is None else (f"{psnr - baseline[0]:+.1f}", f"{ssim - baseline[1]:+.3f}")
+    psnr_slot.metric("PSNR (dB)", "∞" if psnr >= 100 else f"{psnr:.1f}", None if gain is None else gain[0],
+                     help="Peak signal-to-noise ratio against the clean images, mean over the row; higher is closer")
+    ssim_slot.metric("SSIM", f"{ssim:.3f}", None if gain is None else gain[1],
+                     help="Structural similarity against the clean images (1 = identical), mean over the row")
+
+
+@st.fragment
+def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> None:
+    state_from_query("noise_type", query_choice("noise", list(NOISE_TYPES), "gaussian"))
+    state_from_query("noise_level", query_float("level", DEFAULT_LEVEL, 0.0, 1.0))
+    kind_slot, level_slot = st.columns([3, 4])
+    kind = kind_slot.radio("Noise type", NOISE_TYPES, format_func=rp.NOISE_TITLES.get, key="noise_type",
+                           horizontal=True)
+    # One slider for every type: snap the kept value onto this type's range and grid before drawing it.
+    high = MAX_LEVEL[kind]
+    snapped = round(round(float(st.session_state["noise_level"]) / LEVEL_STEP) * LEVEL_STEP, 2)
+    st.session_state["noise_level"] = min(high, snapped)
+    level = level_slot.slider(LEVEL_LABEL[kind], 0.0, high, step=LEVEL_STEP, key="noise_level")
+    set_query(noise=kind, level=level)
+
+    noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(NOISE_SEED))
+    outputs = [dae.model.reconstruct(noisy), plain.model.reconstruct(noisy)]
+    # No noise: the input is the clean image itself (PSNR infinite), and skimage would divide by zero.
+    noisy_quality = (float("inf"), 1.0) if level == 0 else figures.image_quality(clean, noisy)
+    baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
+
+    factor = rp.display_factor(clean.shape[-1], target=80)  # eight in a row must fit beside the labels
+    image_row("Clean", "held-out images", clean, factor)
+    image_row("Noisy", f"{rp.noise_description(kind, level)}: the input to both models", noisy, factor,
+              noisy_quality)
+    for choice, output in ((dae, outputs[0]), (plain, outputs[1])):
+        image_row(choice.title, rp.training_note(choice.model.config), output, factor,
+                  figures.image_quality(clean, output), baseline)
+    notes = ["No noise: the last two rows are each model's reconstruction of the clean images." if level == 0
+             else "Deltas: the gain over the noisy input."]
+    trained_on = dae.model.config.noise
+    if trained_on not in ("none", kind):
+        notes.append(f"{dae.title} learned to remove {rp.NOISE_TITLES[trained_on].lower()} noise only: "
+                     f"{rp.NOISE_TITLES[kind].lower()} noise is new to it.")
+    notes.append("The noise is drawn with a fixed seed, so a link to this page shows the same images and noise.")
+    st.caption(" ".join(notes))
+
+
+choice = current()
+st.title("Denoising")
+st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input back to the *clean* image, so it "
+            "cannot get away with copying its input: it has to learn what the images look like. Below, the same "
+            "noisy held-out images go through a denoising AE and a plain AE trained on clean images only.")
+
+names = model_names(choice.dataset)
+dae_default, plain_default = rp.default_pair(choice.dataset, {name: config_of(name) for name in names})
+left, right = st.columns(2)
+with left:
+    dae = pick_model("Denoising model", names, dae_default, key="dae")
+    st.caption(rp.training_note(dae.model.config))
+with right:
+    plain = pick_model("Compared with", names, plain_default, key="plain")
+    st.caption(rp.training_note(plain.model.config))
+if not any(config_of(name).noise != "none" for name in names):
+    st.info("No denoising model exists for this dataset yet, so both rows come from models trained on clean "
+            "images. Train one with input noise on the Train page to compare.")
+
+data = choice.data
+shown = rp.sample_indices(len(data.test), N_IMAGES, IMAGE_SEED)
+noise_view(data.test[shown], dae, plain)

@@ -1,5 +1,186 @@
-import streamlit as st
+"""Reconstructions: held-out images beside what the sidebar's model makes of them, and the user's own input."""
 
-st.title("reconstructions")
-from pages.common import current
-st.write(current().title)
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from models.autoencoders import Autoencoder
+from models.data import Dataset
+from models.errors import AutoencoderError
+from pages import figures
+from pages import recon_plots as rp
+from pages.common import (DATASET_TITLES, ModelChoice, current, query_choice, query_int, set_query,
+                          state_from_query)
+
+ALL = "all"
+PER_ROW = 8
+N_MIN, N_MAX, N_STEP, N_DEFAULT = 8, 32, 4, 16
+SEED_MAX = 2**31 - 1
+OWN_SIZE = 150  # pixels, about, for the user's image and its reconstruction
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def heldout_outputs(name: str, model_id: int, _model: Autoencoder,
+                    _data: Dataset) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Codes, reconstructions and errors of the whole held-out set, once per model (keyed by name and object id,
+    so a model trained here under a pretrained name does not collide): reshuffling then only indexes."""
+    codes = _model.embed(_data.test)
+    x_hat = _model.decode_codes(codes)
+    return x_hat, _model.per_sample_error(_data.test, x_hat).numpy(), codes.numpy()
+
+
+def outputs(choice: ModelChoice) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    return heldout_outputs(choice.name, id(choice.model), choice.model, choice.data)
+
+
+def reshuffle() -> None:
+    st.session_state["recon_seed"] = (st.session_state["recon_seed"] + 1) % SEED_MAX
+
+
+def class_filter(choice: ModelChoice) -> int | None:
+    """The class selectbox (hidden for unlabelled data): None for all classes, else the class index."""
+    names = choice.label_names
+    if not names or choice.data.test_labels is None:
+        return None
+    options = [ALL, *names]
+    state_from_query("recon_class", query_choice("class", options, ALL))
+    if st.session_state["recon_class"] not in options:  # the sidebar switched to data with other classes
+        st.session_state["recon_class"] = ALL
+    picked = st.selectbox("Class", options, key="recon_class")
+    set_query(**{"class": picked})
+    return None if picked == ALL else names.index(picked)
+
+
+@st.fragment
+def gallery(choice: ModelChoice) -> None:
+    data, config = choice.data, choice.model.config
+    what = rp.error_label(config)
+    state_from_query("recon_seed", query_int("seed", 0, 0, SEED_MAX))
+    n_from_url = query_int("n", N_DEFAULT, N_MIN, N_MAX)
+    state_from_query("recon_n", N_MIN + N_STEP * round((n_from_url - N_MIN) / N_STEP))
+
+    pick, count, shuffle = st.columns([2, 3, 1], vertical_alignment="bottom")
+    with pick:
+        cls = class_filter(choice)
+    n = count.slider("Number of images", N_MIN, N_MAX, step=N_STEP, key="recon_n")
+    shuffle.button("Reshuffle", on_click=reshuffle, key="recon_reshuffle", help="Draw another random sample",
+                   width="stretch")
+    seed = st.session_state["recon_seed"]
+    set_query(seed=seed, n=n)
+
+    labels = None if data.test_labels is None else data.test_labels.numpy()
+    index = rp.sample_indices(len(data.test), n, seed, labels, cls)
+    x_hat, errors, _ = outputs(choice)
+    originals, reconstructions = figures.to_uint8(data.test[index]), figures.to_uint8(x_hat[index])
+    factor = rp.display_factor(originals.shape[-1])
+
+    note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
+    st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
+               f"**{choice.title}**{note}. Under each: its class and the model's own loss, **{what}**"
+               f"{' (summed over pixels, in nats)' if config.loss == 'bce' else ''}.")
+    if cls is not None and len(index) < n:
+        st.info(f"Only {len(index)} held-out images of class {choice.label_names[cls]!r}: showing all of them.")
+    for start in range(0, len(index), PER_ROW):
+        for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
+            tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
+                else f"#{index[i]}"
+            column.image(rp.stack_pair(originals[i], reconstructions[i], factor),
+                         caption=f"{tag} · {errors[index[i]]:.3g}", clamp=True)
+
+    shown, overall, download = st.columns([2, 2, 1], vertical_alignment="center")
+    shown.metric(f"Mean {what}, these {len(index)}", f"{errors[index].mean():.3g}")
+    overall.metric(f"Mean {what}, all {len(errors)} held out", f"{errors.mean():.3g}")
+    download.download_button(
+        "Download PNG", figures.png_bytes(rp.comparison_grid(originals, reconstructions, PER_ROW, factor)),
+        file_name=f"reconstructions_{choice.name}_seed{seed}.png", mime="image/png", key="recon_download",
+        on_click="ignore", icon=":material/download:", help="The originals and reconstructions shown, as one picture")
+
+
+def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, source_caption: str) -> None:
+    """What the model makes of one user image: the input it sees, its code and its reconstruction."""
+    model = choice.model
+    with torch.no_grad():
+        z = model.embed(x)
+        x_hat = model.decode_codes(z)
+        error = float(model.per_sample_error(x, x_hat)[0])
+    factor = max(1, OWN_SIZE // x.shape[-1])
+    columns = st.columns([1, 1, 1, 2] if source is not None else [1, 1, 2])
+    if source is not None:
+        columns[0].image(source, caption=source_caption, clamp=True, width=OWN_SIZE)
+        columns = columns[1:]
+    side = factor * x.shape[-1]  # an explicit width: a long caption would otherwise stretch one image
+    columns[0].image(figures.enlarge(figures.to_uint8(x)[0], factor), caption="What the model sees", clamp=True,
+                     width=side)
+    columns[1].image(figures.enlarge(figures.to_uint8(x_hat)[0], factor),
+                     caption=f"Reconstruction · {rp.error_label(model.config)} {error:.3g}", clamp=True, width=side)
+    with columns[2]:
+        code = z[0].numpy()
+        if len(code) == 2 and choice.data.test_labels is not None:
+            fig = figures.latent_scatter(outputs(choice)[2], choice.data.test_labels.numpy(),
+                                         choice.label_names, marker=(float(code[0]), float(code[1])))
+            fig.data[-1].name = "your image"
+            fig.update_layout(height=340, title="", dragmode=False,
+                              legend=dict(orientation="h", y=-0.25, itemsizing="constant"))
+            st.plotly_chart(fig, key="own_code_map", config={"displayModeBar": False})
+            st.caption(f"Its code z = ({code[0]:.2f}, {code[1]:.2f}) (✕) among the held-out codes")
+        else:
+            st.bar_chart(pd.DataFrame({"value": code}, index=pd.RangeIndex(1, len(code) + 1, name="code unit")),
+                         height=220)
+            st.caption(f"Its code: {len(code)} numbers{' (the mean μ of q(z|x))' if model.has_prior else ''}")
+
+
+@st.fragment
+def own_input(choice: ModelChoice) -> None:
+    shape = choice.model.config.input_shape
+    digits = choice.dataset == "mnist"
+    upload_tab, draw_tab = st.tabs(["Upload an image", "Draw a digit"])
+    with upload_tab:
+        uploaded = st.file_uploader("A PNG or JPEG image", type=["png", "jpg", "jpeg"], key="upload")
+        if digits:
+            st.caption("A photo of a dark digit on white paper works: it is turned to gray, inverted when its "
+                       "background is light (MNIST digits are light on black), cleaned of background and centred "
+                       f"in {shape[1]}×{shape[2]} as MNIST digits are.")
+        else:
+            st.caption(f"The photo is turned to gray, centre-cropped and resized to {shape[1]}×{shape[2]}.")
+        if uploaded is not None:
+            try:
+                x, gray, notes = rp.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
+            except AutoencoderError as error:
+                st.error(f"Could not use this upload: {error}")
+            else:
+                st.caption("Done to your image: " + "; ".join(notes) + ".")
+                show_own(choice, x, gray, "Your upload")
+    with draw_tab:
+        if not digits:
+            st.info(f"Drawing is for digits, and {choice.title} was trained on "
+                    f"{DATASET_TITLES.get(choice.dataset, choice.dataset)}: pick an MNIST model in the sidebar, "
+                    "or upload a photo in the first tab.")
+            return
+        from streamlit_drawable_canvas import st_canvas  # noqa: PLC0415  (a streamlit component: page-only)
+
+        st.caption("Draw a digit in the black box with the mouse (or a finger); the toolbar over the box undoes "
+                   f"and clears. The drawing is fitted into 20×20 and centred by its centre of mass in "
+                   f"{shape[1]}×{shape[2]}, as MNIST digits are.")
+        st.space("small")  # room for the canvas's toolbar, which floats above the box
+        pad, draw_result = st.columns([2, 3])
+        with pad:
+            canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=280,
+                               height=280, drawing_mode="freedraw", return_image_data=True, key="draw")
+        with draw_result:
+            try:
+                x = rp.drawing_to_input(canvas.image_data, shape)
+            except AutoencoderError as error:
+                st.error(f"Could not read the drawing: {error}")
+                return
+            if x is not None:
+                show_own(choice, x, None, "")
+
+
+choice = current()
+st.title("Reconstructions")
+st.markdown("An autoencoder squeezes each image through a small code and rebuilds it. How close does it get on "
+            "images it has never seen?")
+gallery(choice)
+st.subheader("Your own input")
+own_input(choice)
