@@ -7,8 +7,8 @@ from pages.common import sidebar
 st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:", url_path="reconstructions",
-            default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:", url_path="reconstructions"),
     st.Page("pages/denoising.py", title="Denoising", icon=":material/blur_off:", url_path="denoising"),
     st.Page("pages/features.py", title="Hidden-unit features", icon=":material/grid_view:", url_path="features"),
     st.Page("pages/latent.py", title="Latent manifold", icon=":material/explore:", url_path="latent"),

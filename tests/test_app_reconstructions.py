@@ -23,12 +23,12 @@ MNIST = "mnist_cae16" if "mnist_cae16" in CATALOG else next(n for n, e in CATALO
 
 
 def open_page(model: str = MNIST, **params: str) -> AppTest:
-    """The Reconstructions page (the app's default page) for `model`, with extra URL query parameters."""
+    """The Reconstructions page for `model`, with extra URL query parameters."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["model"] = model
     for key, value in params.items():
         at.query_params[key] = value
-    at.run()
+    at.switch_page("pages/reconstructions.py").run()
     assert not at.exception
     assert at.title[0].value == "Reconstructions"
     return at

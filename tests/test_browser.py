@@ -21,7 +21,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run"]
-PAGES = ["reconstructions", "denoising", "features", "latent", "train", "about"]
+PAGES = ["", "reconstructions", "denoising", "features", "latent", "train", "about"]
 
 pytestmark = pytest.mark.browser
 
@@ -78,19 +78,17 @@ def page(browser):
 
 
 def wait_idle(page, timeout=90_000) -> None:
-    """Wait until the app has rendered and no script run is in flight."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_selector('[data-testid="stMain"] [data-testid="stVerticalBlock"]', timeout=timeout)
-    page.wait_for_timeout(300)
+    """Wait until the app is connected and its script (or fragment) run has finished and stayed finished."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
+    page.wait_for_timeout(300)  # a widget's change reaches the server after a short debounce
     deadline = time.time() + timeout / 1000
+    quiet = 0
     while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count()
-        spinners = page.locator('[data-testid="stSpinner"]').count()
-        if not running and not spinners:
-            page.wait_for_timeout(400)
-            if not page.locator('[data-testid="stStatusWidget"]').count():
-                return
-        page.wait_for_timeout(200)
+        state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        quiet = quiet + 1 if state == "notRunning" else 0
+        if quiet >= 4:
+            return
+        page.wait_for_timeout(150)
     raise AssertionError("the app did not finish running")
 
 
@@ -105,7 +103,7 @@ def test_a_shared_link_on_a_fresh_server_goes_through_app_py(server, page):
     wait_idle(page)
     assert_no_exception(page, "deep link")
     nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-    assert [t.split("\n")[-1] for t in nav] == ["Reconstructions", "Denoising", "Hidden-unit features",
+    assert [t.split("\n")[-1] for t in nav] == ["Home", "Reconstructions", "Denoising", "Hidden-unit features",
                                                 "Latent manifold", "Train", "About / lesson"]
     assert page.get_by_role("heading", name="Hidden-unit features").count() == 1
     assert "model=mnist_ae2" in page.url
@@ -116,10 +114,11 @@ def test_every_page_renders_without_exception(server, page, name):
     page.goto(f"{server}/{name}")
     wait_idle(page)
     assert_no_exception(page, name)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name or 'home'}.png"), full_page=True)
     assert page.locator('[data-testid="stSidebar"]').count() == 1
-    if name != "about":
-        assert page.locator('[data-testid="stImage"] img').count() > 0 or name == "train"
+    assert page.get_by_text("Page not found").count() == 0
+    if name in ("reconstructions", "denoising", "features", "latent"):
+        assert page.locator('[data-testid="stImage"] img').count() > 0
 
 
 def _main_image_sources(page) -> list[str]:
@@ -131,8 +130,7 @@ def test_moving_a_latent_slider_changes_the_decoded_image(server, page):
     page.goto(f"{server}/latent?model=mnist_vae2")
     wait_idle(page)
     before = _main_image_sources(page)
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="z1").first
-    thumb = slider.locator('[role="slider"]')
+    thumb = page.get_by_role("slider", name="z1").first  # React Aria's <input type="range">
     thumb.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
@@ -163,5 +161,5 @@ def test_selecting_a_scatter_point_decodes_it(server, page):
     assert_no_exception(page, "latent after selection")
     after = _main_image_sources(page)
     assert after != before
-    assert page.get_by_text("Selected", exact=False).count() > 0
+    assert page.get_by_text("held-out #", exact=False).count() > 0  # the selected image, beside its decode
     page.screenshot(path=str(ARTIFACTS / "latent-selected.png"), full_page=True)
