@@ -112,7 +112,8 @@ class ModelConfig:
             if not math.isfinite(value) or value < 0 or value > 1000:
                 raise ConfigError(f"{name} must be a number between 0 and 1000, got {value}")
         if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
-            raise ConfigError(f"{self.noise} noise level is a fraction of pixels: between 0 and 1, got {self.noise_level}")
+            raise ConfigError(f"{self.noise} noise level is a fraction of pixels: between 0 and 1, "
+                              f"got {self.noise_level}")
         if self.noise == "gaussian" and self.noise_level > 5:
             raise ConfigError(f"Gaussian noise σ must be at most 5 for pixels in [0,1], got {self.noise_level}")
         if self.sparsity == "kl":

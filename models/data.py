@@ -262,7 +262,7 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
 def _idx_dataset(key: str, root: Path, how: str, size: tuple[int, int] | None) -> Dataset:
     """Official train split for training, official test split held out."""
     parts = []
-    for split, (img_file, lbl_file) in _IDX_FILES.items():
+    for img_file, lbl_file in _IDX_FILES.values():
         raw = root / _TORCHVISION_FOLDER[key] / "raw"
         images, labels = _read_idx(raw / img_file, 3), _read_idx(raw / lbl_file, 1)
         if len(images) != len(labels):
