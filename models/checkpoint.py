@@ -111,7 +111,8 @@ def _check_state(model: Autoencoder, state: dict[str, torch.Tensor], name: str) 
             + "; ".join(filter(None, [f"missing {', '.join(missing)}" if missing else "",
                                       f"unexpected {', '.join(unexpected)}" if unexpected else ""]))
         )
-    for key, tensor in state.items():
+    for key in expected:  # the model's own order, so the first tensor named is the one nearest the input
+        tensor = state[key]
         if tuple(tensor.shape) != tuple(expected[key].shape):
             raise CheckpointError(f"{name}: tensor {key} has shape {tuple(tensor.shape)}, "
                                   f"the config needs {tuple(expected[key].shape)}")
