@@ -13,7 +13,9 @@
 3. In-process, the work one slider step does on the server: decode one z with mnist_vae2, to_uint8, enlarge,
    PNG-encode (median of 200).
 Also printed, from the websocket frames: kilobytes the server sends per step, and how many elements outside the
-fragment it sends (0 means the fragment reran alone; a whole-page rerun would resend the title, the grid, ...).
+fragment it sends (0 means the fragment reran alone; a whole-page rerun resends the title, the grid, ...: a grid
+slider step sends ~60 such). Whether any other image's src changed is printed too, but media URLs are content
+hashes, so an unchanged src does not by itself rule out a whole-page rerun; the element count does.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ REFERENCE_APP = textwrap.dedent('''\
 
 # Runs in the page with the focused slider as `input`. Records the src of the fragment's image, then resolves
 # window.__probe's times (performance.now()) at keydown, at the first src change, and when the script state is
-# back to notRunning after a rerun has started. Also notes whether any other image's src changed.
+# notRunning once the src has changed (a fast rerun's running/notRunning may be batched into one render and never
+# show). Also notes whether any other image's src changed.
 PROBE_JS = """(input, prefix) => {
   if (document.activeElement !== input) input.focus();
   const app = document.querySelector('[data-testid="stApp"]');
@@ -79,16 +82,15 @@ PROBE_JS = """(input, prefix) => {
   const others = () => [...document.querySelectorAll('[data-testid="stImageContainer"] img')]
     .filter(img => img !== image()).map(img => img.src).join('\\n');
   const before = image()?.src ?? null;
-  const probe = {t0: null, src: null, done: null, ran: false, othersBefore: others(), othersAfter: null};
+  const probe = {t0: null, src: null, done: null, othersBefore: others(), othersAfter: null};
   window.__probe = probe;
   window.addEventListener('keydown', () => { probe.t0 = performance.now(); }, {capture: true, once: true});
-  const observer = new MutationObserver(records => {
+  const observer = new MutationObserver(() => {
     const now = performance.now();
     if (probe.t0 === null) return;
-    if (records.some(r => r.attributeName === 'data-test-script-state')) probe.ran = true;
     const src = image()?.src ?? null;
     if (probe.src === null && src !== null && src !== before) probe.src = now;
-    if (probe.src !== null && probe.ran && app.getAttribute('data-test-script-state') === 'notRunning') {
+    if (probe.src !== null && app.getAttribute('data-test-script-state') === 'notRunning') {
       probe.done = now;
       probe.othersAfter = others();
       observer.disconnect();
@@ -148,10 +150,9 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server for {url} exited ({process.returncode}):\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.25)
     raise RuntimeError(f"server for {url} not healthy after {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
@@ -210,7 +211,7 @@ def step(target: Target, record: bool) -> None:
 
 def deltas_outside_fragments(frames: list[bytes]) -> int:
     """Elements the server sent that belong to no fragment: a fragment-only rerun sends none."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: PLC0415
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     outside = 0
     for payload in frames:
@@ -221,7 +222,7 @@ def deltas_outside_fragments(frames: list[bytes]) -> int:
 
 
 def measure_round_trips(targets: list[Target], steps: int) -> None:
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -238,11 +239,11 @@ def measure_round_trips(targets: list[Target], steps: int) -> None:
 
 # --- in-process cost of one step ----------------------------------------------------------------------------------
 def decode_png_ms(repeats: int = 200) -> float:
-    import torch  # noqa: PLC0415
+    import torch
 
-    from models.checkpoint import load_checkpoint  # noqa: PLC0415
-    from pages.figures import enlarge, png_bytes, to_uint8  # noqa: PLC0415
-    from pages.latent_plots import enlarge_factor  # noqa: PLC0415
+    from models.checkpoint import load_checkpoint
+    from pages.figures import enlarge, png_bytes, to_uint8
+    from pages.latent_plots import enlarge_factor
 
     model, _ = load_checkpoint(ROOT / "pretrained" / "mnist_vae2")
     factor = enlarge_factor(model.config.input_shape[-1], 196)  # the page's SINGLE_PX target
@@ -262,20 +263,20 @@ def p90(values: list[float]) -> float:
 
 
 def report(app: Target, reference: Target, in_process_ms: float, steps: int) -> None:
-    print(f"Latent slider round trips: {steps} steps per app after {WARMUP} warm-up, alternating apps; "
-          f"times from keydown, measured in the browser")
-    print(f"{'':>28} {'median ms':>10} {'p90 ms':>8} {'KB/step':>8} {'outside':>8}")
-    for target in (app, reference):
-        for label, values in (("image src changed", target.src_ms), ("rerun finished", target.done_ms)):
-            extra = (f"{statistics.median(target.kilobytes):>8.1f} {max(target.outside):>8d}"
-                     if label.startswith("image") else "")
-            print(f"{target.name + ': ' + label:>28} {statistics.median(values):>10.1f} {p90(values):>8.1f} {extra}")
+    print(f"Latent slider, {steps} key presses per app after {WARMUP} warm-up, apps alternating; ms from keydown, "
+          f"timed in the browser")
+    print(f"{'':>10} {'image src changed':>19} {'rerun finished':>17} {'KB sent':>8} {'elements outside':>17}")
+    print(f"{'':>10} {'median':>9} {'p90':>9} {'median':>8} {'p90':>8} {'per step':>8} {'the fragment':>17}")
+    for t in (app, reference):
+        print(f"{t.name:>10} {statistics.median(t.src_ms):>9.1f} {p90(t.src_ms):>9.1f} "
+              f"{statistics.median(t.done_ms):>8.1f} {p90(t.done_ms):>8.1f} {statistics.median(t.kilobytes):>8.1f} "
+              f"{max(t.outside):>17d}")
     ratio = statistics.median(app.src_ms) / statistics.median(reference.src_ms)
     ratio_done = statistics.median(app.done_ms) / statistics.median(reference.done_ms)
-    print(f"\nratio app/reference, median to image src changed: {ratio:.2f}  (to rerun finished: {ratio_done:.2f})")
+    print(f"\nratio app/reference, median ms to image src changed: {ratio:.2f}   (to rerun finished: {ratio_done:.2f})")
     print(f"in-process decode + to_uint8 + enlarge + PNG (mnist_vae2, median of 200): {in_process_ms:.2f} ms")
     print(f"steps where another image's src changed: app {app.others_changed}, reference {reference.others_changed}; "
-          f"'outside' = most elements sent from outside the fragment in one step (0: the fragment reran alone)")
+          f"elements outside the fragment: the most sent in one step (0 = the fragment reran alone)")
 
 
 def main(argv: list[str] | None = None) -> int:
