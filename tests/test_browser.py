@@ -71,7 +71,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Streamlit scrolls inside its own container, so full_page captures only the viewport: make it tall.
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
     page = context.new_page()
     yield page
     context.close()

@@ -345,3 +345,13 @@ def test_code_range_axis_never_collapses_to_zero_width():
     one_code = torch.tensor([[0.7, -2.0]])  # e.g. a tiny upload leaves a single held-out image
     axis = code_range_axis(one_code, 1, 5, margin=0.0)
     assert axis[0].item() == pytest.approx(-3.0) and axis[-1].item() == pytest.approx(-1.0)
+
+
+def test_overcomplete_code_wider_than_the_input_works_with_a_sparsity_penalty():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(input_shape=(1, 16, 16), hidden=(), latent=400, code_activation="sigmoid",
+                                    sparsity="kl", sparsity_weight=1.0, sparsity_target=0.05))
+    x = torch.rand(3, 1, 16, 16)
+    assert model.encode(x).shape == (3, 400) and model.config.latent > model.config.input_dim
+    terms = model.loss(x)
+    assert terms["sparsity"] > 0 and torch.isfinite(terms["loss"])
