@@ -11,7 +11,7 @@ import streamlit as st
 from models.checkpoint import to_bytes
 from models.data import load_user_images
 from models.errors import AutoencoderError, DataError
-from pages.common import DATASET_TITLES, ModelChoice, load_data, trained_models
+from pages.common import DATASET_TITLES, ModelChoice, ensure_routed, load_data, trained_models
 from pages.figures import loss_curve
 from pages.train_support import (BATCH_SIZES, BUSY_MESSAGE, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS,
                                  REGULARISERS, TRAIN_LOCK, USER_SIDES, TrainForm, TrainingRun, build_configs,
@@ -266,6 +266,7 @@ def checkpoint_upload() -> None:
 
 
 def main() -> None:
+    ensure_routed()
     settle_pending_run()  # a run that a click interrupted keeps its last finished epoch
     st.title("🏋️ Train an autoencoder")
     st.markdown(f"Train a fresh model on this server's CPU and watch its loss fall. To keep a shared server "

@@ -164,3 +164,24 @@ def test_selecting_a_scatter_point_decodes_it(server, page):
     assert after != before
     assert page.get_by_text("held-out #", exact=False).count() > 0  # the selected image, beside its decode
     page.screenshot(path=str(ARTIFACTS / "latent-selected.png"), full_page=True)
+
+
+def test_training_one_epoch_in_the_browser_adds_the_model_to_the_sidebar(server, page):
+    page.goto(f"{server}/train")
+    wait_idle(page)
+    epochs = page.get_by_role("slider", name="Epochs").first
+    epochs.focus()
+    page.keyboard.press("Home")  # the minimum: one epoch
+    page.get_by_role("button", name="Train").first.click()
+    wait_idle(page, timeout=180_000)
+    assert_no_exception(page, "train")
+    page.screenshot(path=str(ARTIFACTS / "train-after-one-epoch.png"), full_page=True)
+    assert page.get_by_text("Trained 1 epoch", exact=False).count() > 0
+    sidebar_model = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model")
+    assert "trained here" in sidebar_model.input_value()
+    # the new model drives another page at once
+    page.get_by_role("link", name="Reconstructions").first.click()
+    wait_idle(page)
+    assert_no_exception(page, "reconstructions with the trained model")
+    assert "trained here" in sidebar_model.input_value()
+    assert page.locator('[data-testid="stMain"] [data-testid="stImage"] img').count() > 0
