@@ -184,7 +184,7 @@ class Autoencoder(nn.Module):
         if self.config.single_layer and self.config.code_activation == "sigmoid":
             h = self.encode(x)
             return losses.sigmoid_contractive(h, self.to_code.weight)
-        return losses.jacobian_frobenius(self.encode, x)
+        return losses.jacobian_frobenius(self.encode, x, create_graph=self.training)
 
     # --- the inverse-activation decode path (the seed's question) --------------------------------------
     def decode_inverse(self, z: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:

@@ -69,7 +69,10 @@ def from_bytes(weights: bytes, document: bytes, name: str = "checkpoint",
         raise CheckpointError(f"{name}: the JSON is {len(document):,} bytes, over the {MAX_JSON_BYTES:,} limit")
     config, record = _parse_document(document, name)
     try:
-        model = build_model(config)
+        # A shape-only model on the meta device: a 300-byte JSON can describe gigabytes of parameters, so
+        # nothing real is built until the weights are known to match it.
+        with torch.device("meta"):
+            skeleton = build_model(config)
     except ConfigError as exc:
         raise CheckpointError(f"{name}: its config is invalid: {exc}") from exc
     try:
@@ -77,7 +80,8 @@ def from_bytes(weights: bytes, document: bytes, name: str = "checkpoint",
     except (SafetensorError, ValueError, OSError, RuntimeError) as exc:
         raise CheckpointError(f"{name}: the weights file is not a readable safetensors file "
                               f"(corrupt or truncated?): {exc}") from exc
-    _check_state(model, state, name)
+    _check_state(skeleton, state, name)
+    model = build_model(config)
     model.load_state_dict(state)
     return model.to(map_location).eval(), record
 

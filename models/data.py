@@ -419,16 +419,23 @@ def _lfw_dataset(origin: str, size: tuple[int, int] | None) -> Dataset:
 # ---------------------------------------------------------------------------------------------
 
 def load_user_images(path_or_bytes: str | os.PathLike | bytes, image_size=(28, 28), *, max_files: int = 20000,
-                     max_total_bytes: int = 200 * 2**20, held_out_fraction: float = 0.1,
-                     name: str = "upload") -> Dataset:
+                     max_total_bytes: int = 200 * 2**20, max_decode_pixels: int = 300_000_000,
+                     held_out_fraction: float = 0.1, name: str = "upload") -> Dataset:
     """PNG/JPEG images from a folder, a .zip path, or zip bytes → grayscale `image_size` Dataset.
-    Images in sub-folders are labelled by sub-folder name. Anything else in the upload is an error."""
+    Images in sub-folders are labelled by sub-folder name. Anything else in the upload is an error.
+
+    max_decode_pixels bounds the decoding work, counted from each header before decoding: a 6 kB PNG can
+    declare 49 megapixels, so file sizes alone would let a small zip hold a shared server for an hour."""
     size = _check_size(image_size)
     if not 0.0 <= held_out_fraction < 1.0:
         raise DataError(f"held_out_fraction must be at least 0 and below 1, got {held_out_fraction}")
     kind, display, members = _open_upload(path_or_bytes, name, max_files, max_total_bytes)
-    names, arrays = [], []
+    names, arrays, work = [], [], 0
     for rel, data in members:
+        work += _decode_pixels(data)
+        if work > max_decode_pixels:
+            raise DataError(f"the images in {display} add up to more than {max_decode_pixels / 1e6:,.0f} megapixels "
+                            f"to decode, too much for a shared server: shrink them (e.g. to 256×256) or send fewer")
         arrays.append(decode_image(data, f"{rel} in {display}", size))
         names.append(rel)
     if len(arrays) < 2:
@@ -545,6 +552,18 @@ def decode_image(data: bytes, label: str, size: tuple[int, int] | None = None) -
         raise DataError(f"{label} is too large to load safely") from None
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, ... for damaged files
         raise DataError(f"{label} is corrupt or truncated and cannot be read ({e})") from None
+
+
+def _decode_pixels(data: bytes) -> int:
+    """Pixels decoding will touch, from the header alone: JPEGs decode at up to 1/8 scale (draft mode)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            return max(1, w * h // 64) if im.format in ("JPEG", "MPO") else w * h
+    except Exception:  # not an image: decode_image names the problem
+        return 0
 
 
 def _check_header(im, label: str) -> None:

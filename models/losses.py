@@ -40,16 +40,17 @@ def sigmoid_contractive(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return ((h * (1 - h)).pow(2) * weight.pow(2).sum(dim=1)).sum() / h.shape[0]
 
 
-def jacobian_frobenius(encode, x: torch.Tensor) -> torch.Tensor:
-    """‖∂h/∂x‖²_F by autograd for any encoder, mean over samples; differentiable for training.
+def jacobian_frobenius(encode, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
+    """‖∂h/∂x‖²_F by autograd for any encoder, mean over samples; differentiable when create_graph.
 
     One backward pass per code unit: samples are independent, so the gradient of Σ_n h_nj
-    gives row j of every sample's Jacobian at once.
+    gives row j of every sample's Jacobian at once. Evaluation passes create_graph=False, which frees
+    each pass's graph at once instead of keeping every one alive for a backward that never comes.
     """
     x = x.detach().requires_grad_(True)
     h = encode(x)
     total = x.new_zeros(())
     for j in range(h.shape[1]):
-        (grad,) = torch.autograd.grad(h[:, j].sum(), x, create_graph=True)
+        (grad,) = torch.autograd.grad(h[:, j].sum(), x, create_graph=create_graph, retain_graph=True)
         total = total + grad.pow(2).sum()
     return total / x.shape[0]

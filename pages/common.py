@@ -142,7 +142,7 @@ def state_from_query(key: str, value) -> None:
 def sidebar() -> ModelChoice:
     """Dataset and model pickers (in the URL as ?dataset=…&model=…) and where the data came from."""
     names = model_names()
-    wanted = query_choice("model", names, DEFAULT_MODEL)
+    wanted = query_choice("model", names, DEFAULT_MODEL if DEFAULT_MODEL in names else names[0])
     datasets = list(dict.fromkeys(catalog()[n].dataset if n in catalog() else trained_models()[n].dataset
                                   for n in names))
     state_from_query("sidebar_dataset", _dataset_of(wanted))
@@ -155,11 +155,10 @@ def sidebar() -> ModelChoice:
         name = st.selectbox("Model", options, key="sidebar_model", format_func=title_of)
         choice = get_choice(name)
         st.caption(f"Data: {choice.data.source}")
-        record = choice.record
-        if record.get("final_heldout_loss") is not None:
-            epochs = record.get("epochs")
-            st.caption(f"Trained {epochs} epoch{'' if epochs == 1 else 's'} · held-out loss "
-                       f"{record['final_heldout_loss']:.2f} per image")
+        loss, epochs = choice.record.get("final_heldout_loss"), choice.record.get("epochs")
+        if isinstance(loss, float) and math.isfinite(loss):
+            trained = f"Trained {epochs} epoch{'' if epochs == 1 else 's'} · " if isinstance(epochs, int) else ""
+            st.caption(f"{trained}held-out loss {loss:.2f} per image")
     set_query(model=name)
     return choice
 
@@ -183,7 +182,7 @@ def held_out_codes(choice: ModelChoice) -> torch.Tensor:
     return _codes(choice.name, id(choice.model), choice.model, choice.data)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)  # session-trained models would otherwise pile up
 def _codes(name: str, model_id: int, _model: Autoencoder, _data: Dataset) -> torch.Tensor:
     # Keyed by name and object id: a session-trained model can share a name with nothing else's id.
     return _model.embed(_data.test)

@@ -79,7 +79,9 @@ st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input b
             "cannot get away with copying its input: it has to learn what the images look like. Below, the same "
             "noisy held-out images go through a denoising AE and a plain AE trained on clean images only.")
 
-names = model_names(choice.dataset)
+# Both models denoise the sidebar model's held-out images, so they must take images of that size
+# (a user's uploads can come at 28, 32, 48 or 64 pixels).
+names = model_names(choice.dataset, where=lambda config: config.input_shape == choice.model.config.input_shape)
 dae_default, plain_default = rp.default_pair(choice.dataset, {name: config_of(name) for name in names})
 left, right = st.columns(2)
 with left:

@@ -191,8 +191,11 @@ def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
     if not 0 <= st.session_state["unit"] < units:
         st.session_state["unit"] = 0
     per_row = grid_columns(min(feats[0].units, MAX_GRID_UNITS))
-    i = st.slider("Unit", 0, units - 1, key="unit",
-                  help=f"Units are numbered from 0, row by row as in the grids ({per_row} to a row on the left).")
+    if units > 1:
+        i = st.slider("Unit", 0, units - 1, key="unit",
+                      help=f"Units are numbered from 0, row by row as in the grids ({per_row} to a row on the left).")
+    else:  # a slider needs two values; a one-unit model has just unit 0
+        i = 0
     set_query(unit=i)
     for column, choice, features in zip(st.columns(2), choices, feats):
         with column:

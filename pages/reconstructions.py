@@ -43,7 +43,8 @@ def class_filter(choice: ModelChoice) -> int | None:
     names = choice.label_names
     if not names or choice.data.test_labels is None:
         return None
-    options = [ALL, *names]
+    present = set(choice.data.test_labels.tolist())  # a small upload may hold out no image of some class
+    options = [ALL, *(name for i, name in enumerate(names) if i in present)]
     state_from_query("recon_class", query_choice("class", options, ALL))
     if st.session_state["recon_class"] not in options:  # the sidebar switched to data with other classes
         st.session_state["recon_class"] = ALL

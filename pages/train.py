@@ -16,7 +16,7 @@ from pages.figures import loss_curve
 from pages.train_support import (BATCH_SIZES, BUSY_MESSAGE, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS,
                                  REGULARISERS, TRAIN_LOCK, USER_SIDES, TrainForm, TrainingRun, build_configs,
                                  describe, epoch_table, epochs_text, fresh_model, loss_label, new_name,
-                                 read_checkpoint_upload, run_training)
+                                 checked_record, read_checkpoint_upload, run_training)
 
 RUN_KEY = "train_run"  # the TrainingRun under way; still here on the next run if a click interrupted it
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
@@ -117,6 +117,11 @@ def train_from_form(form: TrainForm, upload) -> None:
         model_config, train_config = build_configs(form)
         if form.dataset == "user" and upload is None:
             raise DataError("choose a .zip of your images above, or pick MNIST or faces")
+        # Decoding an upload happens before taking the lock, so a slow zip never blocks other users' runs.
+        with st.spinner("Loading the data…"):
+            data = (load_user_images(upload.getvalue(), image_size=(form.image_side, form.image_side),
+                                     name=upload.name)
+                    if form.dataset == "user" else app_data(form.dataset))
     except AutoencoderError as exc:
         st.error(str(exc))
         return
@@ -126,15 +131,11 @@ def train_from_form(form: TrainForm, upload) -> None:
     run = None
     try:
         model = fresh_model(model_config, form.seed)
-        with st.spinner("Loading the data…"):
-            data = (load_user_images(upload.getvalue(), image_size=(form.image_side, form.image_side),
-                                     name=upload.name)
-                    if form.dataset == "user" else app_data(form.dataset))
         run = TrainingRun(name=new_name("trained"), dataset=form.dataset, data=data, model_config=model_config,
                           train_config=train_config)
         st.session_state[RUN_KEY] = run
         live_view(run, model)
-    except AutoencoderError as exc:  # bad upload, or a model the data cannot feed
+    except AutoencoderError as exc:  # a model the data cannot feed
         st.session_state.pop(RUN_KEY, None)
         st.error(str(exc))
         return
@@ -257,7 +258,8 @@ def checkpoint_upload() -> None:
         name = new_name("uploaded")
         title = unique_title(f"{uploaded.stem}: {describe(uploaded.model.config)}", name)
         trained_models()[name] = ModelChoice(name=name, title=title, dataset=uploaded.dataset, model=uploaded.model,
-                                             record=uploaded.record, data=data, purpose="uploaded checkpoint",
+                                             record=checked_record(uploaded.record, uploaded.model, data),
+                                             data=data, purpose="uploaded checkpoint",
                                              trained_here=False)
         st.session_state[NOTICE_KEY] = (f"Added {title}; {uploaded.note}. It is selected in the sidebar and "
                                         f"offered on every page for this session.")

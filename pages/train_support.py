@@ -26,7 +26,7 @@ from models.checkpoint import from_bytes
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.errors import CheckpointError, ConfigError
-from models.train import TrainResult, train, training_record
+from models.train import TrainResult, evaluate, train, training_record
 
 # One training run at a time in this server process: the server has two cores shared by every visitor.
 # A module (imported once), not the page script (executed afresh on every rerun), so the lock is shared.
@@ -35,6 +35,7 @@ BUSY_MESSAGE = "another training run is in progress on this server, try again in
 MAX_EPOCHS = 50
 MAX_SECONDS = 120.0
 MAX_PARAMETERS = 10_000_000  # weights, Adam's two moments and snapshots: ~200 MB at most
+MAX_JACOBIAN_ROWS = 4096  # latent × batch for the autograd contractive penalty: ~1 s and ~1 GB a batch at most
 
 DATASETS = {"mnist": "MNIST digits (bundled 4,500 train / 500 held out)",
             "olivetti": "Faces (Olivetti 64×64)",
@@ -114,6 +115,14 @@ def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
     ).validate()
     train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
                                max_seconds=MAX_SECONDS).validate(max_epochs=MAX_EPOCHS)
+    closed_form = model_config.single_layer and model_config.code_activation == "sigmoid"
+    if model_config.contractive_weight > 0 and not closed_form and \
+            model_config.latent * train_config.batch_size > MAX_JACOBIAN_ROWS:
+        # The autograd Jacobian keeps one differentiable backward pass per code unit alive for the whole batch.
+        raise ConfigError(f"the contractive penalty by autograd costs one backward pass per code unit: latent "
+                          f"{model_config.latent} × batch {train_config.batch_size} is over {MAX_JACOBIAN_ROWS:,} "
+                          f"on a shared server. Use a smaller code or batch, or a single sigmoid layer "
+                          f"(no hidden layers), whose penalty has a closed form")
     return model_config, train_config
 
 
@@ -325,6 +334,20 @@ class UploadedCheckpoint:
     dataset: str  # the sidebar's dataset key whose held-out images the model is shown with
     stem: str
     note: str  # how the dataset was chosen, said to the user
+
+
+def checked_record(uploaded: dict, model: Autoencoder, data) -> dict:
+    """The record shown for an uploaded model: its held-out loss is computed here, on the data it is shown
+    with, never copied from the uploader's JSON (which may be another test set, or not a number at all)."""
+    epochs = uploaded.get("epochs")
+    return {
+        "dataset": data.name,
+        "data_source": data.source,
+        "epochs": epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0 else None,
+        "final_heldout_loss": evaluate(model, data.test)["loss"],
+        "heldout_computed_here": True,
+        "uploaded_record": uploaded,
+    }
 
 
 def read_checkpoint_upload(files: list[tuple[str, bytes]]) -> UploadedCheckpoint:

@@ -331,3 +331,13 @@ def image_zip(n: int) -> bytes:
             archive.writestr(f"shapes/{'round' if i % 2 else 'square'}/{i}.png", png.getvalue())
     return buffer.getvalue()
 
+
+
+def test_contractive_by_autograd_is_capped_by_latent_times_batch_but_the_closed_form_is_not():
+    with pytest.raises(ConfigError, match=r"latent 256 × batch 1024 is over 4,096"):
+        build_configs(TrainForm(regulariser="contractive", weight=1.0, latent=256, batch_size=1024))
+    model, train = build_configs(TrainForm(regulariser="contractive", weight=1.0, latent=32, batch_size=128))
+    assert model.latent * train.batch_size == 4096  # at the cap: allowed
+    model, _ = build_configs(TrainForm(regulariser="contractive", weight=1.0, hidden="", latent=256,
+                                       code_activation="sigmoid", batch_size=1024))
+    assert model.single_layer and model.contractive_weight == 1.0  # closed form: cheap at any size

@@ -109,3 +109,17 @@ def test_nan_weights_are_refused():
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(CheckpointError, match="nothing.safetensors does not exist"):
         load_checkpoint(tmp_path / "nothing")
+
+
+def test_a_huge_config_beside_small_weights_is_refused_before_allocating(saved, monkeypatch):
+    import models.checkpoint as checkpoint
+
+    weights, document = saved
+    data = json.loads(document)
+    data["config"].update(kind="vae", input_shape=[4, 128, 128], hidden=[4096] * 6, latent=1024)
+    built = []
+    real_build = checkpoint.build_model
+    monkeypatch.setattr(checkpoint, "build_model", lambda cfg: built.append(torch.empty(0).device) or real_build(cfg))
+    with pytest.raises(CheckpointError, match=r"weights do not match the config: missing"):
+        from_bytes(weights, json.dumps(data).encode())
+    assert [d.type for d in built] == ["meta"]  # only the free, shape-only build ran

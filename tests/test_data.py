@@ -402,3 +402,13 @@ def test_importing_models_data_is_light():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_a_small_zip_of_huge_cheap_pngs_is_refused_before_decoding_them_all():
+    # 1-bit PNGs of 2000×2000 compress to a few hundred bytes each but declare 4 megapixels each.
+    big = png_bytes(Image.new("1", (2000, 2000)))
+    assert len(big) < 2000
+    upload = make_zip({f"img{i}.png": big for i in range(10)})
+    with pytest.raises(DataError, match="megapixels to decode, too much for a shared server"):
+        load_user_images(upload, max_decode_pixels=20_000_000)
+    assert len(load_user_images(upload, max_decode_pixels=50_000_000).train) == 9  # within budget: fine
