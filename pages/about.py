@@ -143,8 +143,10 @@ def main() -> None:
         st.markdown("**Sparse**: an L1 penalty on the code, or a KL penalty pulling each unit's mean "
                     "activation $\\hat\\rho_j$ over the batch towards a small target $\\rho$:")
         st.latex(r"\Omega_{L1} = \lambda \sum_j \lvert h_j \rvert")
-        st.latex(r"\Omega_{KL} = \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) = \beta \sum_j \Big[\rho \log"
-                 r"\frac{\rho}{\hat\rho_j} + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]")
+        # Two lines: on one, the formula overflows a half-width column and is clipped.
+        st.latex(r"\begin{aligned}\Omega_{KL} &= \lambda \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\"
+                 r"&= \lambda \sum_j \Big[\rho \log \frac{\rho}{\hat\rho_j}"
+                 r" + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]\end{aligned}")
     with contractive:
         st.markdown("**Contractive**: the squared Frobenius norm of the encoder's Jacobian; for a sigmoid layer "
                     "it has a closed form ($W_j$ is row $j$ of $W$):")
