@@ -77,16 +77,6 @@ class Dataset:
         return (int(c), int(h), int(w))
 
 
-def to_numpy_images(x: torch.Tensor) -> np.ndarray:
-    """N×C×H×W tensor → float32 array N×H×W (grayscale) or N×H×W×C (colour), for display."""
-    arr = x.detach().to("cpu", torch.float32).numpy()
-    if arr.ndim == 3:  # already N×H×W
-        return arr
-    if arr.ndim != 4 or arr.shape[1] not in (1, 3, 4):
-        raise ValueError(f"expected an N×C×H×W image tensor with C in 1, 3, 4; got shape {tuple(arr.shape)}")
-    return arr[:, 0] if arr.shape[1] == 1 else np.ascontiguousarray(arr.transpose(0, 2, 3, 1))
-
-
 # ---------------------------------------------------------------------------------------------
 # Where local files live
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,12 @@ class ModelChoice:
     def label_names(self):
         return self.data.label_names
 
+    @property
+    def cache_key(self) -> str:
+        """Key for arrays cached from this model: names of session-trained models can repeat across
+        sessions, and the object id tells two such models apart."""
+        return f"{self.name}@{id(self.model)}"
+
 
 # --- cached resources (shared by all sessions, never mutated) ----------------------------------------------
 @st.cache_resource(show_spinner=False)
@@ -179,12 +185,11 @@ def pick_model(label: str, names: list[str], default: str, key: str) -> ModelCho
 
 def held_out_codes(choice: ModelChoice) -> torch.Tensor:
     """Codes of the held-out images (N, latent), computed once per model."""
-    return _codes(choice.name, id(choice.model), choice.model, choice.data)
+    return _codes(choice.cache_key, choice.model, choice.data)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)  # session-trained models would otherwise pile up
-def _codes(name: str, model_id: int, _model: Autoencoder, _data: Dataset) -> torch.Tensor:
-    # Keyed by name and object id: a session-trained model can share a name with nothing else's id.
+def _codes(key: str, _model: Autoencoder, _data: Dataset) -> torch.Tensor:
     return _model.embed(_data.test)
 
 

@@ -56,7 +56,7 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     noisy_quality = (float("inf"), 1.0) if level == 0 else figures.image_quality(clean, noisy)
     baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
 
-    factor = rp.display_factor(clean.shape[-1], target=80)  # eight in a row must fit beside the labels
+    factor = figures.zoom_factor(clean.shape[-1], 80)  # eight in a row must fit beside the labels
     image_row("Clean", "held-out images", clean, factor)
     image_row("Noisy", f"{rp.noise_description(kind, level)}: the input to both models", noisy, factor,
               noisy_quality)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from models.autoencoders import Autoencoder
 from models.errors import ConfigError
-from pages.figures import enlarge, tile, to_uint8
+from pages.figures import enlarge, tile, to_uint8, zoom_factor
 
 # Pixels where f⁻¹ is undefined: below f's range (f⁻¹ → −∞) and above it (f⁻¹ → +∞). Blue/orange read
 # apart for colour-blind viewers too.
@@ -152,21 +152,16 @@ def grid_columns(n: int) -> int:
     return max(1, math.ceil(math.sqrt(n)))
 
 
-def picture_factor(side: int, target: int) -> int:
-    """The whole-number enlargement that brings `side` pixels closest to `target` (at least 1)."""
-    return max(1, round(target / max(side, 1)))
-
-
 def unit_grid(images: np.ndarray, target: int = 600, pad: int = 2) -> np.ndarray:
     """uint8 (N, H, W) or (N, H, W, 3) pictures → one enlarged square-ish tile, units row by row."""
     images = np.asarray(images)
     ncols = grid_columns(len(images))
     if images.ndim == 4:
         channels = [tile(images[..., c], ncols, pad=pad) for c in range(images.shape[-1])]
-        factor = picture_factor(channels[0].shape[1], target)
+        factor = zoom_factor(channels[0].shape[1], target)
         return np.stack([enlarge(c, factor) for c in channels], axis=-1)
     grid = tile(images, ncols, pad=pad)
-    return enlarge(grid, picture_factor(grid.shape[1], target))
+    return enlarge(grid, zoom_factor(grid.shape[1], target))
 
 
 def enlarge_picture(image: np.ndarray, factor: int) -> np.ndarray:

@@ -14,8 +14,8 @@ from models.errors import AutoencoderError
 from pages.common import ModelChoice, ensure_routed, model_names, pick_model, query_int, set_query, state_from_query
 from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, UnitFeatures, config_summary,
                                  enlarge_picture, grid_columns, held_out_decodes, held_out_recon, inverse_rgb,
-                                 picture_factor, signed_uint8, unit_features, unit_grid)
-from pages.figures import png_bytes, tile, to_uint8
+                                 signed_uint8, unit_features, unit_grid)
+from pages.figures import png_bytes, tile, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
 GRID_PX = 600  # a 10×10 tile of 28×28 units, enlarged to read from the back of a room
@@ -31,16 +31,15 @@ VIEWS = {
 BLUE, ORANGE = (f"rgb{BELOW_COLOUR}", f"rgb{ABOVE_COLOUR}")
 
 
-# --- cached per model (keyed by name and the model object's id, so a session-trained model never
-#     shares an entry with another session's model of the same name) --------------------------------------
+# --- cached per model, keyed by ModelChoice.cache_key ---------------------------------------------------------
 @st.cache_data(show_spinner="Computing every hidden unit…", max_entries=32)
-def _features(name: str, version: int, _model: Autoencoder) -> UnitFeatures:
+def _features(key: str, _model: Autoencoder) -> UnitFeatures:
     return unit_features(_model)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _grid_png(name: str, version: int, view: str, _model: Autoencoder) -> bytes:
-    features = _features(name, version, _model)
+def _grid_png(key: str, view: str, _model: Autoencoder) -> bytes:
+    features = _features(key, _model)
     n = min(features.units, MAX_GRID_UNITS)
     if view == "inverse":
         pictures = inverse_rgb(features.inverse[:n], features.undefined[:n])
@@ -52,7 +51,7 @@ def _grid_png(name: str, version: int, view: str, _model: Autoencoder) -> bytes:
 
 
 @st.cache_data(show_spinner="Decoding the held-out digits…", max_entries=32)
-def _held_out(name: str, version: int, _model: Autoencoder, _choice: ModelChoice):
+def _held_out(key: str, _model: Autoencoder, _choice: ModelChoice):
     test = _choice.data.test
     recon = held_out_recon(_model, test)
     try:
@@ -62,19 +61,15 @@ def _held_out(name: str, version: int, _model: Autoencoder, _choice: ModelChoice
     return recon, decodes
 
 
-def _key(choice: ModelChoice) -> tuple[str, int]:
-    return choice.name, id(choice.model)
-
-
 def features_of(choice: ModelChoice) -> UnitFeatures:
-    return _features(*_key(choice), choice.model)
+    return _features(choice.cache_key, choice.model)
 
 
 # --- the page ----------------------------------------------------------------------------------------------
 def model_card(choice: ModelChoice, features: UnitFeatures) -> None:
     cfg = choice.model.config
     st.caption(config_summary(choice.model))
-    recon, _ = _held_out(*_key(choice), choice.model, choice)
+    recon, _ = _held_out(choice.cache_key, choice.model, choice)
     unit = "BCE" if cfg.loss == "bce" else "½‖x−x̂‖²"
     record_loss = choice.record.get("final_heldout_loss")
     a, b = st.columns(2)
@@ -105,7 +100,7 @@ def grid_tab(view: str, choices: list[ModelChoice], feats: list[UnitFeatures]) -
                 continue
             shown = min(features.units, MAX_GRID_UNITS)
             note = "" if shown == features.units else f" (first {shown} of {features.units} units)"
-            st.image(_grid_png(*_key(choice), view, choice.model), caption=f"{choice.title}{note}",
+            st.image(_grid_png(choice.cache_key, view, choice.model), caption=f"{choice.title}{note}",
                      output_format="PNG")
             if view == "decoded":
                 st.caption(f"Decoded values span {features.decoded.min():.3f}…{features.decoded.max():.3f} "
@@ -155,7 +150,7 @@ def held_out_tab(choices: list[ModelChoice]) -> None:
                "codes are unusual inputs; these are the codes the decoder actually sees.")
     for column, choice in zip(st.columns(2), choices):
         with column:
-            _, decodes = _held_out(*_key(choice), choice.model, choice)
+            _, decodes = _held_out(choice.cache_key, choice.model, choice)
             if decodes is None:
                 st.info(f"{choice.title}: decoding with f⁻¹ is not defined for this model.")
                 continue
@@ -163,7 +158,7 @@ def held_out_tab(choices: list[ModelChoice]) -> None:
                     inverse_rgb(decodes.inverse, decodes.undefined)]
             grey = [np.repeat(r[..., None], 3, axis=-1) for r in rows[:2]]
             strip = np.concatenate([*grey, rows[2]])
-            factor = picture_factor(tile(rows[0], HELD_OUT_SHOWN).shape[1], GRID_PX)
+            factor = zoom_factor(tile(rows[0], HELD_OUT_SHOWN).shape[1], GRID_PX)
             picture = np.stack([tile(strip[..., c], HELD_OUT_SHOWN) for c in range(3)], axis=-1)
             st.image(enlarge_picture(picture, factor), caption=choice.title, output_format="PNG")
             st.markdown(f"On all {len(choice.data.test)} held-out images, f⁻¹ is undefined at "
@@ -172,7 +167,7 @@ def held_out_tab(choices: list[ModelChoice]) -> None:
 
 
 def unit_pictures(features: UnitFeatures, i: int) -> dict[str, np.ndarray]:
-    factor = picture_factor(features.encoder.shape[-1], UNIT_PX)
+    factor = zoom_factor(features.encoder.shape[-1], UNIT_PX)
     pictures = {
         "encoder": to_uint8(features.encoder[i], normalise=True),
         "max_input": signed_uint8(features.max_input[i:i + 1])[0],

@@ -34,6 +34,11 @@ def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
     return image.repeat(factor, axis=-2).repeat(factor, axis=-1) if factor > 1 else image
 
 
+def zoom_factor(size: int, target: int) -> int:
+    """The whole-number enlargement that brings `size` pixels closest to `target` (at least 1)."""
+    return max(1, round(target / max(size, 1)))
+
+
 def tile(images: np.ndarray, ncols: int, pad: int = 2, pad_value: int = 255) -> np.ndarray:
     """uint8 N×H×W → one grid image with `ncols` columns."""
     n, h, w = images.shape
@@ -44,12 +49,6 @@ def tile(images: np.ndarray, ncols: int, pad: int = 2, pad_value: int = 255) -> 
         r, c = divmod(i, ncols)
         grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[i]
     return grid
-
-
-def tile_grid(images: torch.Tensor, pad: int = 1) -> np.ndarray:
-    """A (rows, cols, C, H, W) grid of decoded images → one uint8 picture."""
-    rows, cols = images.shape[:2]
-    return tile(to_uint8(images.reshape(rows * cols, *images.shape[2:])), cols, pad=pad)
 
 
 def png_bytes(image: np.ndarray) -> bytes:

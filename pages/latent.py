@@ -14,9 +14,9 @@ from models.autoencoders import INVERSE_RANGES, Autoencoder, code_range_axis, in
 from models.errors import AutoencoderError
 from pages.common import (ModelChoice, current, held_out_codes, model_names, pick_model, query_choice, query_float,
                           query_int, set_query, state_from_query, title_of)
-from pages.figures import enlarge, gif_bytes, latent_scatter, tile, to_uint8
+from pages.figures import enlarge, gif_bytes, latent_scatter, tile, to_uint8, zoom_factor
 from pages.latent_plots import (HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, Principal, SliderRange, dimension_spread,
-                                enlarge_factor, grid_axes, holes, principal_directions, region_axes, representative,
+                                grid_axes, holes, principal_directions, region_axes, representative,
                                 selected_indices, slider_range, tile_marked, traversal_codes)
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
@@ -29,12 +29,7 @@ METHODS = {"linear": "linear", "slerp": "spherical (slerp)"}
 SINGLE_PX, GRID_PX, STRIP_PX = 196, 720, 84  # on-screen sizes the enlargement aims for
 
 
-# --- cached arrays derived from a model (keyed by name and object id: names of session-trained models can
-# repeat across sessions, and the id tells two such models apart) ------------------------------------------
-def _cache_key(choice: ModelChoice) -> str:
-    return f"{choice.name}@{id(choice.model)}"
-
-
+# --- cached arrays derived from a model, keyed by ModelChoice.cache_key ---------------------------------------
 @st.cache_data(show_spinner="Decoding the grid…", max_entries=64)
 def _grid_cells(key: str, _model: Autoencoder, xs: tuple[float, ...], ys: tuple[float, ...]) -> np.ndarray:
     """uint8 (len(ys), len(xs), H, W) decodes, row 0 = largest y."""
@@ -55,7 +50,7 @@ def _decode(model: Autoencoder, z: torch.Tensor) -> np.ndarray:
 
 
 def _show(image: np.ndarray, caption: str, target: int = SINGLE_PX, where=st) -> None:
-    where.image(enlarge(image, enlarge_factor(image.shape[0], target)), caption=caption, clamp=True,
+    where.image(enlarge(image, zoom_factor(image.shape[0], target)), caption=caption, clamp=True,
                 output_format="PNG")  # PNG: JPEG would smear the crisp enlarged pixels
 
 
@@ -146,7 +141,7 @@ def _manifold_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
         n = st.slider("Grid size (decodes per side)", *GRID_RANGE, key="grid")
         set_query(grid=n)
         xs, ys = grid_axes(model, codes, n)
-        cells = _grid_cells(_cache_key(choice), model, tuple(xs.tolist()), tuple(ys.tolist()))
+        cells = _grid_cells(choice.cache_key, model, tuple(xs.tolist()), tuple(ys.tolist()))
         picture = tile(cells.reshape(-1, *cells.shape[-2:]), n, pad=1)
         where = ("evenly spaced quantiles (5%…95%) of the prior N(0, 1), as in Kingma & Welling's figure"
                  if model.has_prior else "the span of the held-out codes (1st–99th percentile, +5% each side)")
@@ -187,7 +182,7 @@ def _explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
 # --- a latent above 2: principal directions and per-dimension traversals ------------------------------------
 def _principal_view(choice: ModelChoice, codes: torch.Tensor) -> None:
     latent = choice.model.config.latent
-    pca = _principal(_cache_key(choice), codes, PC_COUNT)
+    pca = _principal(choice.cache_key, codes, PC_COUNT)
     shares = ", ".join(f"PC{k + 1} {share:.0%}" for k, share in enumerate(pca.explained.tolist()))
     st.markdown(f"A {latent}-D code has no plane to draw, so the sliders move along the **principal directions** "
                 f"of the held-out codes: z = mean + Σ aₖ·σₖ·vₖ, each aₖ in standard deviations σₖ of the codes "
@@ -303,7 +298,7 @@ def _interpolation(choice: ModelChoice, codes: torch.Tensor) -> None:
     st.caption(note)
     frames = to_uint8(rows[method])
     st.download_button(f"Download the {METHODS[method]} interpolation as a GIF",
-                       gif_bytes(enlarge(frames, enlarge_factor(frames.shape[1], 112))),
+                       gif_bytes(enlarge(frames, zoom_factor(frames.shape[1], 112))),
                        file_name=f"{choice.name}_{a}_to_{b}_{method}.gif", mime="image/gif", key="gif")
 
 
@@ -363,7 +358,7 @@ def _holes(choice: ModelChoice) -> None:
             codes = held_out_codes(other)
             xs, ys, unit = region_axes(codes, region, HOLES_GRID)
             stats = holes(codes, xs, ys, unit)
-            cells = _grid_cells(_cache_key(other), other.model, tuple(xs.tolist()), tuple(ys.tolist()))
+            cells = _grid_cells(other.cache_key, other.model, tuple(xs.tolist()), tuple(ys.tolist()))
             units = "std of its codes" if region == "spread" else "latent units"
             _show(tile_marked(cells, stats.mask), f"{other.title}: {HOLES_GRID}×{HOLES_GRID} decodes over "
                   f"z1 {xs[0]:.2f}…{xs[-1]:.2f}, z2 {ys[0]:.2f}…{ys[-1]:.2f}; red = no held-out code within "

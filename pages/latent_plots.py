@@ -177,11 +177,6 @@ def tile_marked(images: np.ndarray, mask: np.ndarray, pad: int = 1) -> np.ndarra
     return canvas
 
 
-def enlarge_factor(height: int, target: int) -> int:
-    """The integer zoom that brings an image of `height` pixels to about `target` pixels (at least 1)."""
-    return max(1, round(target / max(height, 1)))
-
-
 def dimension_spread(codes: torch.Tensor, highlight: int):
     """Bar chart of the held-out codes' standard deviation in each latent dimension, one bar highlighted:
     dimensions the encoder barely uses (a VAE's collapsed units) show as near-zero bars."""

@@ -25,11 +25,6 @@ def error_label(config) -> str:
     return ERROR_LABELS[config.loss]
 
 
-def display_factor(width: int, target: int = 96) -> int:
-    """Nearest-neighbour enlargement that brings an image near `target` pixels wide (28 → 3, 64 → 2)."""
-    return max(1, round(target / width))
-
-
 def sample_indices(total: int, n: int, seed: int, labels: np.ndarray | None = None,
                    cls: int | None = None) -> np.ndarray:
     """`n` of `total` held-out indices drawn without replacement by `seed`, from class `cls` only when given.

@@ -5,13 +5,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from models.autoencoders import Autoencoder
-from models.data import Dataset
 from models.errors import AutoencoderError
 from pages import figures
 from pages import recon_plots as rp
-from pages.common import (DATASET_TITLES, ModelChoice, current, query_choice, query_int, set_query,
-                          state_from_query)
+from pages.common import (DATASET_TITLES, ModelChoice, current, held_out_codes, query_choice, query_int,
+                          set_query, state_from_query)
 
 ALL = "all"
 PER_ROW = 8
@@ -21,17 +19,16 @@ OWN_SIZE = 150  # pixels, about, for the user's image and its reconstruction
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def heldout_outputs(name: str, model_id: int, _model: Autoencoder,
-                    _data: Dataset) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    """Codes, reconstructions and errors of the whole held-out set, once per model (keyed by name and object id,
-    so a model trained here under a pretrained name does not collide): reshuffling then only indexes."""
-    codes = _model.embed(_data.test)
-    x_hat = _model.decode_codes(codes)
-    return x_hat, _model.per_sample_error(_data.test, x_hat).numpy(), codes.numpy()
+def heldout_outputs(key: str, _choice: ModelChoice) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Reconstructions, errors and codes of the whole held-out set, once per model: reshuffling then only
+    indexes. The codes are the shared cached ones the other pages use."""
+    codes = held_out_codes(_choice)
+    x_hat = _choice.model.decode_codes(codes)
+    return x_hat, _choice.model.per_sample_error(_choice.data.test, x_hat).numpy(), codes.numpy()
 
 
 def outputs(choice: ModelChoice) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    return heldout_outputs(choice.name, id(choice.model), choice.model, choice.data)
+    return heldout_outputs(choice.cache_key, choice)
 
 
 def reshuffle() -> None:
@@ -74,7 +71,7 @@ def gallery(choice: ModelChoice) -> None:
     index = rp.sample_indices(len(data.test), n, seed, labels, cls)
     x_hat, errors, _ = outputs(choice)
     originals, reconstructions = figures.to_uint8(data.test[index]), figures.to_uint8(x_hat[index])
-    factor = rp.display_factor(originals.shape[-1])
+    factor = figures.zoom_factor(originals.shape[-1], 96)  # 28 → 3, 64 → 2
 
     note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
     st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.data import DATASETS, Dataset, data_dir, load_dataset, load_user_images, to_numpy_images
+from models.data import DATASETS, Dataset, data_dir, load_dataset, load_user_images
 from models.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -383,17 +383,7 @@ def test_user_missing_path(tmp_path):
         load_user_images(tmp_path / "nope.zip")
 
 
-# --- helpers for the app ---------------------------------------------------------------------
-
-def test_to_numpy_images_layouts():
-    gray = torch.rand(3, 1, 5, 7)
-    out = to_numpy_images(gray)
-    assert out.shape == (3, 5, 7) and out.dtype == np.float32
-    assert np.array_equal(out[1], gray[1, 0].numpy())
-    colour = torch.rand(2, 3, 4, 6)
-    out = to_numpy_images(colour)
-    assert out.shape == (2, 4, 6, 3) and out[1, 2, 3, 0] == colour[1, 0, 2, 3].item()
-
+# --- import cost ------------------------------------------------------------------------------
 
 def test_importing_models_data_is_light():
     code = ("import sys, models.data; "
