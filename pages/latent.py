@@ -12,12 +12,13 @@ import torch
 
 from models.autoencoders import INVERSE_RANGES, Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
+from models.latent_analysis import (HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, Principal, holes, principal_directions,
+                                    region_axes, representative, traversal_codes)
 from pages.common import (ModelChoice, current, held_out_codes, model_names, pick_model, query_choice, query_float,
                           query_int, set_query, state_from_query, title_of)
 from pages.figures import enlarge, gif_bytes, latent_scatter, tile, to_uint8, zoom_factor
-from pages.latent_plots import (HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, Principal, SliderRange, dimension_spread,
-                                grid_axes, holes, principal_directions, region_axes, representative,
-                                selected_indices, slider_range, tile_marked, traversal_codes)
+from pages.latent_plots import (SliderRange, dimension_spread, grid_axes, selected_indices, slider_range,
+                                tile_marked)
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
 STEPS_DEFAULT, STEPS_RANGE = 10, (3, 16)

@@ -243,7 +243,7 @@ def test_dimension_traversal_follows_the_picked_dimension(mnist_test):
 
 @needs(WIDE is None, reason="needs a 16-D MNIST model")
 def test_selecting_a_point_on_the_pc_scatter_moves_the_pc_sliders(mnist_test):
-    from pages.latent_plots import principal_directions
+    from models.latent_analysis import principal_directions
 
     codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
     pca = principal_directions(codes, 4)
@@ -286,7 +286,7 @@ def test_a_barely_used_dimension_is_called_out(mnist_test):
 
 @needs("mnist_tied100" not in CATALOG, reason="needs mnist_tied100")
 def test_pc_codes_outside_a_sigmoid_codes_range_are_flagged(mnist_test):
-    from pages.latent_plots import principal_directions
+    from models.latent_analysis import principal_directions
 
     codes = load_checkpoint(CATALOG["mnist_tied100"].path)[0].embed(mnist_test)
     z = principal_directions(codes, 4).code([3.0])

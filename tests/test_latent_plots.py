@@ -1,4 +1,5 @@
-"""Plain helpers of the Latent manifold page: slider ranges, principal directions, selection, the holes measure."""
+"""The Latent manifold page's helpers: slider ranges and selection (pages/latent_plots.py), principal directions
+and the holes measure (models/latent_analysis.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from models import latent_analysis as la
 from models.autoencoders import code_range_axis, gaussian_grid_axis
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
@@ -43,18 +45,18 @@ def test_nice_step_is_a_1_2_5_step(span, step):
 # --- principal directions ----------------------------------------------------------------------------------------
 def test_principal_directions_are_orthonormal_and_explain_at_most_all_variance():
     codes = blob()
-    pca = lp.principal_directions(codes, 4)
+    pca = la.principal_directions(codes, 4)
     assert pca.directions.shape == (4, 6)
     assert torch.allclose(pca.directions @ pca.directions.T, torch.eye(4), atol=1e-5)
     assert 0 < float(pca.explained.sum()) <= 1.0
     assert torch.all(pca.explained[:-1] >= pca.explained[1:])
-    full = lp.principal_directions(codes, 10)  # k above the latent size: all 6, all the variance
+    full = la.principal_directions(codes, 10)  # k above the latent size: all 6, all the variance
     assert len(full.std) == 6 and float(full.explained.sum()) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_principal_std_and_code_agree_with_the_projection():
     codes = blob()
-    pca = lp.principal_directions(codes, 3)
+    pca = la.principal_directions(codes, 3)
     projected = pca.project(codes)
     assert torch.allclose(projected.std(0), pca.std, rtol=1e-4)
     assert torch.allclose(pca.code([]), codes.mean(0), atol=1e-5)
@@ -64,7 +66,7 @@ def test_principal_std_and_code_agree_with_the_projection():
 
 def test_traversal_sweeps_one_dimension_only():
     base = torch.tensor([0.5, -1.0, 2.0])
-    codes = lp.traversal_codes(base, 1, torch.tensor([-3.0, 0.0, 3.0]))
+    codes = la.traversal_codes(base, 1, torch.tensor([-3.0, 0.0, 3.0]))
     assert codes[:, 1].tolist() == [-3.0, 0.0, 3.0]
     assert torch.all(codes[:, 0] == 0.5) and torch.all(codes[:, 2] == 2.0)
     assert base.tolist() == [0.5, -1.0, 2.0]
@@ -80,22 +82,22 @@ def test_selected_indices_reads_customdata_in_every_shape():
 
 def test_representative_is_the_point_or_the_one_nearest_the_selection_mean():
     codes = torch.tensor([[0.0, 0.0], [10.0, 0.0], [4.0, 1.0], [6.0, -1.0]])
-    assert lp.representative([1], codes) == 1
-    assert lp.representative([0, 1, 2], codes) == 2  # mean (4.67, 0.33): #2 is nearest
-    assert lp.representative([99, -1], codes) is None and lp.representative([], codes) is None
-    assert lp.representative([99, 3], codes) == 3
+    assert la.representative([1], codes) == 1
+    assert la.representative([0, 1, 2], codes) == 2  # mean (4.67, 0.33): #2 is nearest
+    assert la.representative([99, -1], codes) is None and la.representative([], codes) is None
+    assert la.representative([99, 3], codes) == 3
 
 
 # --- holes ---------------------------------------------------------------------------------------------------------
 def test_codes_everywhere_leave_no_holes_and_a_corner_cluster_leaves_many():
     axis = torch.linspace(-3, 3, 31)
     everywhere = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
-    xs, ys, unit = lp.region_axes(everywhere, "square", 15)
-    full = lp.holes(everywhere, xs, ys, unit)
-    assert full.hole_fraction == 0.0 and full.codes_inside == 1.0 and full.mean_distance < lp.HOLE_RADIUS
+    xs, ys, unit = la.region_axes(everywhere, "square", 15)
+    full = la.holes(everywhere, xs, ys, unit)
+    assert full.hole_fraction == 0.0 and full.codes_inside == 1.0 and full.mean_distance < la.HOLE_RADIUS
 
     corner = torch.tensor([[-3.0, 3.0], [-2.8, 2.9], [30.0, 30.0]])  # top-left, plus one far outside
-    sparse = lp.holes(corner, xs, ys, unit)
+    sparse = la.holes(corner, xs, ys, unit)
     assert sparse.codes_inside == pytest.approx(2 / 3)
     assert not sparse.mask[0, 0] and sparse.mask[-1, -1]  # row 0 is the top (largest z2), as decode_grid draws
     assert sparse.hole_fraction > 0.9
@@ -104,11 +106,11 @@ def test_codes_everywhere_leave_no_holes_and_a_corner_cluster_leaves_many():
 def test_spread_region_is_measured_in_each_models_own_units():
     codes = torch.randn(500, 2, generator=torch.Generator().manual_seed(1))
     scaled = codes * torch.tensor([10.0, 0.1]) + torch.tensor([5.0, -2.0])
-    a = lp.holes(codes, *lp.region_axes(codes, "spread", 15))
-    b = lp.holes(scaled, *lp.region_axes(scaled, "spread", 15))
+    a = la.holes(codes, *la.region_axes(codes, "spread", 15))
+    b = la.holes(scaled, *la.region_axes(scaled, "spread", 15))
     assert a.hole_fraction == pytest.approx(b.hole_fraction)
     assert a.mean_distance == pytest.approx(b.mean_distance, rel=1e-4)
-    xs, ys, _ = lp.region_axes(scaled, "spread", 15)
+    xs, ys, _ = la.region_axes(scaled, "spread", 15)
     assert float(xs[0]) == pytest.approx(float(scaled[:, 0].mean() - 3 * scaled[:, 0].std()), rel=1e-5)
 
 
@@ -139,10 +141,10 @@ def test_the_shipped_plain_ae_has_more_holes_than_the_vae():
     sits there); what shows there instead is that most AE codes lie outside it."""
     test = load_dataset("mnist", source="bundled").test
     codes = {name: load_checkpoint(CATALOG[name].path)[0].embed(test) for name in ("mnist_ae2", "mnist_vae2")}
-    spread = {name: lp.holes(c, *lp.region_axes(c, "spread", 15)) for name, c in codes.items()}
+    spread = {name: la.holes(c, *la.region_axes(c, "spread", 15)) for name, c in codes.items()}
     assert spread["mnist_ae2"].hole_fraction > spread["mnist_vae2"].hole_fraction
     assert spread["mnist_ae2"].mean_distance > spread["mnist_vae2"].mean_distance
-    square = {name: lp.holes(c, *lp.region_axes(c, "square", 15)) for name, c in codes.items()}
+    square = {name: la.holes(c, *la.region_axes(c, "square", 15)) for name, c in codes.items()}
     assert square["mnist_ae2"].codes_inside < 0.6 < 0.9 < square["mnist_vae2"].codes_inside
 
 
