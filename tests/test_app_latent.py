@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -12,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
+from models.export import decoder_program
+from pages.components.latent_plane.payload import unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -21,10 +24,16 @@ WIDE = next((n for n in ("mnist_vae16", "mnist_cae16") if n in CATALOG), None)
 needs = pytest.mark.skipif
 
 
-def open_page(model: str, **params: str) -> AppTest:
-    """The Latent manifold page for `model` with extra URL query parameters, as a shared link would open it."""
+INTERPOLATION, SAMPLES, HOLES = "Interpolation", "Samples from the prior", "Holes: AE vs VAE"
+
+
+def open_page(model: str, tab: str | None = None, **params: str) -> AppTest:
+    """The Latent manifold page for `model` (on `tab`, else the Manifold tab) with extra URL query parameters,
+    as a shared link would open it."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["model"] = model
+    if tab is not None:
+        at.query_params["tab"] = tab
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page("pages/latent.py").run()
@@ -45,16 +54,25 @@ def caption_of(at: AppTest, caption_start: str) -> str:
     return next(image.captions[0] for image in at.get("image") if image.captions[0].startswith(caption_start))
 
 
-def select_points(at: AppTest, chart_key: str, indices: list[int]) -> AppTest:
-    """Simulate a plotly selection: AppTest has no plotly widget, so send the chart's selection state the way
-    the browser does (a JSON string under the chart's widget id) along with every other widget's state."""
-    chart = next(element for element in at.get("plotly_chart") if element.key == chart_key)
+def component(at: AppTest, key: str):
+    found = [element for element in at.get("bidi_component") if element.key == key]
+    assert len(found) == 1, [element.key for element in at.get("bidi_component")]
+    return found[0]
+
+
+def bridge_data(at: AppTest, key: str) -> dict:
+    return json.loads(component(at, key).proto.json)
+
+
+def pin(at: AppTest, bridge_key: str, value) -> AppTest:
+    """What a click on a plane sends: the bridge's "pin" trigger (AppTest has no browser, so send the trigger the
+    way the browser does, under the bridge's trigger widget id, along with every other widget's state)."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
     states = at._tree.get_widget_states()
     state = states.widgets.add()
-    state.id = chart.proto.id
-    state.string_value = json.dumps({"selection": {
-        "points": [{"curve_number": 0, "point_index": i, "customdata": i} for i in indices],
-        "point_indices": indices, "box": [], "lasso": []}})
+    state.id = _make_trigger_id(component(at, bridge_key).proto.id, "events")
+    state.json_trigger_value = json.dumps([{"event": "pin", "value": value}])
     at._run(states)
     assert not at.exception, at.exception
     return at
@@ -74,24 +92,84 @@ def test_page_runs_for_every_catalog_model(name):
     keys = {slider.key for slider in at.slider}
     if latent == 2:
         assert {"z1", "z2", "grid"} <= keys
-        image_url(at, "slider z = ")
+        bridge = "bridge_manifold"
     else:
         assert {f"pc{k}" for k in range(1, min(4, latent) + 1)} <= keys
-        image_url(at, "PC decode")
-    image_url(at, "A: held-out #0")
-    assert at.number_input(key="a").value == 0 and at.number_input(key="b").value == 1
+        bridge = "bridge_pca"
+    header, weights = unpack(component(at, f"plane_{'manifold' if latent == 2 else 'pca'}").proto.bytes)
+    assert header["id"] == bridge_data(at, bridge)["plane"]  # the bridge talks to this plane
+    model = load_checkpoint(CATALOG[name].path)[0]
+    assert np.array_equal(weights["weights"], decoder_program(model).weights)  # the model's own decoder
+    assert header["count"] == 500 if CATALOG[name].dataset == "mnist" else header["count"] > 0
+    image_url(at, "Pinned: z = (")
+    assert caption_of(at, "Nearest: held-out #")
+    interpolation = open_page(name, tab=INTERPOLATION)
+    image_url(interpolation, "A: held-out #0")
+    assert interpolation.number_input(key="a").value == 0 and interpolation.number_input(key="b").value == 1
 
 
-# --- a 2-D latent: live sliders and shared links -------------------------------------------------------------
-@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
-def test_moving_z1_changes_the_decoded_image_and_the_url():
+def test_only_the_open_tab_runs():
     at = open_page(VAE2)
-    before = image_url(at, "slider z = ")
+    assert {s.key for s in at.slider} == {"z1", "z2", "grid"}
+    assert not [n for n in at.number_input if n.key in ("a", "b")]
+    at = open_page(VAE2, tab=INTERPOLATION)
+    assert {s.key for s in at.slider} == {"steps"} and not at.get("bidi_component")
+
+
+# --- a 2-D latent: the plane, its pins, the sliders and shared links ---------------------------------------------
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+def test_the_plane_spans_the_sliders_and_outlines_the_grid():
+    at = open_page(VAE2)
+    plane = unpack(component(at, "plane_manifold").proto.bytes)[0]["plane"]
+    z1, z2 = at.slider(key="z1"), at.slider(key="z2")
+    assert plane["bounds"] == [z1.min, z1.max, z2.min, z2.max]
+    x0, x1, y0, y1 = plane["grid"]
+    assert x0 == pytest.approx(-1.645, abs=1e-3) and x1 == pytest.approx(1.645, abs=1e-3)  # N(0,1) at 5% and 95%
+    assert plane["mode"] == "latent" and plane["start"] == [0.0, 0.0]
+
+
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+def test_moving_z1_moves_the_pin_the_decode_and_the_url():
+    at = open_page(VAE2)
+    before = image_url(at, "Pinned: z = (")
     at.slider(key="z1").set_value(1.5).run()
     assert not at.exception
-    assert image_url(at, "slider z = ") != before
-    assert caption_of(at, "slider z = ").startswith("slider z = (1.50, 0.00)")
+    assert image_url(at, "Pinned: z = (") != before
+    assert caption_of(at, "Pinned: z = (").startswith("Pinned: z = (1.50, 0.00)")
+    assert bridge_data(at, "bridge_manifold")["pin"] == [1.5, 0.0]  # the plane's marker follows
     assert at.query_params["z1"] == "1.5"
+
+
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+def test_a_pin_on_the_plane_moves_the_sliders_and_url_and_shows_the_nearest_image(mnist_test):
+    codes = load_checkpoint(CATALOG[VAE2].path)[0].embed(mnist_test)
+    at = open_page(VAE2)
+    x, y = (float(v) for v in codes[7])
+    pin(at, "bridge_manifold", {"x": x, "y": y, "seq": 1})
+    for dim, key in enumerate(("z1", "z2")):
+        slider = at.slider(key=key)
+        assert slider.value == pytest.approx(float(codes[7, dim]), abs=slider.step / 2 + 1e-6)
+    assert at.query_params["z1"] == f"{at.slider(key='z1').value:.3g}"
+    assert caption_of(at, "Nearest: held-out #7, class ")
+    assert bridge_data(at, "bridge_manifold")["pin"] == [at.slider(key="z1").value, at.slider(key="z2").value]
+
+
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+@pytest.mark.parametrize("value", [{"x": "1", "y": 0}, {"x": float("nan"), "y": 0}, {"x": 1e300, "y": 1},
+                                   {"y": 1}, "pin", None, [1, 2]])
+def test_a_malformed_pin_from_the_browser_changes_nothing(value):
+    at = open_page(VAE2, z1="0.5", z2="0.5")
+    pin(at, "bridge_manifold", value)
+    assert not at.error
+    assert (at.slider(key="z1").value, at.slider(key="z2").value) == (0.5, 0.5)
+
+
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+def test_a_pin_far_outside_is_clamped_to_the_sliders():
+    at = open_page(VAE2)
+    pin(at, "bridge_manifold", {"x": 1e9, "y": -1e9})
+    z1, z2 = at.slider(key="z1"), at.slider(key="z2")
+    assert (z1.value, z2.value) == (z1.max, z2.min)
 
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
@@ -99,79 +177,85 @@ def test_url_sets_the_sliders():
     at = open_page(VAE2, z1="1.5", z2="-0.5", grid="9")
     assert at.slider(key="z1").value == pytest.approx(1.5)
     assert at.slider(key="z2").value == pytest.approx(-0.5)
+    assert bridge_data(at, "bridge_manifold")["pin"] == [1.5, -0.5]
     assert at.slider(key="grid").value == 9
     assert "9×9 grid" in caption_of(at, "Dense VAE")
 
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_bad_url_values_fall_back_or_clamp():
-    at = open_page(VAE2, z1="abc", z2="1e9", grid="-4", a="nan", b="100000", method="cubic")
+    at = open_page(VAE2, z1="abc", z2="1e9", grid="-4")
     z1, z2 = at.slider(key="z1"), at.slider(key="z2")
     assert z1.value == 0.0  # not a number: the default, the prior's mean
     assert z2.value == z2.max and z2.max < 10  # absurdly large: clamped to the slider's end
     assert at.slider(key="grid").value == 5
+    assert not at.error
+    at = open_page(VAE2, tab=INTERPOLATION, a="nan", b="100000", method="cubic")
     assert at.number_input(key="a").value == 0
     assert at.number_input(key="b").value == at.number_input(key="b").max == 499
     assert at.radio(key="method").value == "linear"
     assert not at.error
+    assert not open_page(VAE2, tab="no such tab").error  # an unknown tab opens the first
 
 
 @needs(AE2 not in CATALOG, reason="needs mnist_ae2")
-def test_plain_ae_sliders_span_its_codes(mnist_test):
+def test_plain_ae_sliders_and_plane_span_its_codes(mnist_test):
     codes = load_checkpoint(CATALOG[AE2].path)[0].embed(mnist_test)
     at = open_page(AE2)
     for dim, key in enumerate(("z1", "z2")):
         slider = at.slider(key=key)
         assert slider.min <= float(codes[:, dim].min()) and float(codes[:, dim].max()) <= slider.max
-    assert "span of the held-out codes" in caption_of(at, "Dense AE")
+    x0, x1, y0, y1 = unpack(component(at, "plane_manifold").proto.bytes)[0]["plane"]["extent"]
+    assert x0 <= float(codes[:, 0].min()) and float(codes[:, 1].max()) <= y1
+    assert "span of the held-out codes" in next(c.value for c in at.caption if "dashed square" in c.value)
 
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
-def test_selecting_a_point_decodes_it_and_moves_the_sliders(mnist_test):
-    codes = load_checkpoint(CATALOG[VAE2].path)[0].embed(mnist_test)
-    at = open_page(VAE2)
-    select_points(at, "scatter", [7])
-    assert caption_of(at, "held-out #7").startswith("held-out #7, class ")
-    shown = caption_of(at, "decode of its code")
-    assert f"{codes[7, 0]:.2f}" in shown and f"{codes[7, 1]:.2f}" in shown
-    for dim, key in enumerate(("z1", "z2")):
-        slider = at.slider(key=key)
-        assert slider.value == pytest.approx(float(codes[7, dim]), abs=slider.step / 2 + 1e-6)
-    if AE2 in CATALOG:  # the selection belongs to the model it was made on
-        at.sidebar.selectbox(key="sidebar_model").set_value(AE2).run()
-        assert not at.exception
-        assert not [image for image in at.get("image") if image.captions[0].startswith("held-out #7")]
-        assert any(c.value.startswith("Click a point in the scatter") for c in at.caption)
+def test_a_decoder_too_large_for_the_browser_keeps_its_sliders(mnist_test):
+    from models.autoencoders import build_model
+    from models.config import ModelConfig
+    from models.data import load_dataset
+    from pages.common import TRAINED_KEY, ModelChoice
 
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(3000, 3000), latent=2)).eval()
+    big = ModelChoice(name="big", title="big", dataset="mnist", model=model, record={},
+                      data=load_dataset("mnist", source="bundled"), trained_here=True)
+    def open_big(**params: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state[TRAINED_KEY] = {"big": big}
+        at.query_params.update(model="big", **params)
+        at.switch_page("pages/latent.py").run()
+        assert not at.exception, at.exception
+        return at
 
-@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
-def test_a_box_selection_shows_the_point_nearest_its_mean_code(mnist_test):
-    codes = load_checkpoint(CATALOG[VAE2].path)[0].embed(mnist_test)
-    chosen = [3, 40, 41, 200]
-    nearest = chosen[int(torch.cdist(codes[chosen].mean(0, keepdim=True), codes[chosen]).argmin())]
-    at = open_page(VAE2)
-    select_points(at, "scatter", chosen)
-    assert caption_of(at, f"held-out #{nearest},").endswith("(of 4 selected: the one nearest their mean code)")
+    at = open_big()
+    assert any("million weights" in info.value for info in at.info)
+    assert not at.get("bidi_component")
+    end = at.slider(key="z1").max
+    moved = open_big(z1=repr(end))  # the sliders still decode, on the server
+    assert moved.slider(key="z1").value == end
+    assert image_url(moved, "Pinned: z = (") != image_url(at, "Pinned: z = (")
 
 
 # --- interpolation and samples ---------------------------------------------------------------------------------
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_interpolation_strip_follows_b_and_is_in_the_url():
-    at = open_page(VAE2)
+    at = open_page(VAE2, tab=INTERPOLATION)
     before = image_url(at, "Dense VAE, latent 2: top row linear")
     at.number_input(key="b").set_value(5).run()
     assert not at.exception
     assert image_url(at, "Dense VAE, latent 2: top row linear") != before
     assert caption_of(at, "B: held-out #5")
     assert at.query_params["b"] == "5"
-    shared = open_page(VAE2, a="5", b="9", steps="6")
+    shared = open_page(VAE2, tab=INTERPOLATION, a="5", b="9", steps="6")
     assert caption_of(shared, "A: held-out #5") and caption_of(shared, "B: held-out #9")
     assert "6 steps" in caption_of(shared, "Dense VAE, latent 2: top row linear")
 
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_gif_download_follows_the_method():
-    at = open_page(VAE2)
+    at = open_page(VAE2, tab=INTERPOLATION)
     assert at.get("download_button")[0].proto.label.endswith("linear interpolation as a GIF")
     at.radio(key="method").set_value("slerp").run()
     assert at.get("download_button")[0].proto.label.endswith("spherical (slerp) interpolation as a GIF")
@@ -180,19 +264,19 @@ def test_gif_download_follows_the_method():
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_new_samples_button_draws_new_samples():
-    at = open_page(VAE2)
+    at = open_page(VAE2, tab=SAMPLES)
     before = image_url(at, "32 samples from")
     assert "seed 0" in caption_of(at, "32 samples from")
     at.button(key="new_samples").click().run()
     assert not at.exception
     assert image_url(at, "32 samples from") != before
     assert "seed 1" in caption_of(at, "32 samples from")
-    assert image_url(open_page(VAE2, seed="1"), "32 samples from") == image_url(at, "32 samples from")
+    assert image_url(open_page(VAE2, tab=SAMPLES, seed="1"), "32 samples from") == image_url(at, "32 samples from")
 
 
 @needs(AE2 not in CATALOG, reason="needs mnist_ae2")
 def test_plain_ae_explains_it_has_no_prior():
-    at = open_page(AE2)
+    at = open_page(AE2, tab=SAMPLES)
     assert any("no prior to sample from" in info.value for info in at.info)
     assert not [b for b in at.button if b.key == "new_samples"]
     assert not [image for image in at.get("image") if image.captions[0].startswith("32 samples")]
@@ -201,15 +285,33 @@ def test_plain_ae_explains_it_has_no_prior():
 # --- holes: a plain AE beside a VAE ------------------------------------------------------------------------
 @needs(not {VAE2, AE2} <= set(CATALOG), reason="needs mnist_ae2 and mnist_vae2")
 def test_holes_section_compares_ae_and_vae_over_the_chosen_region():
-    at = open_page(VAE2)
+    at = open_page(VAE2, tab=HOLES)
     assert at.selectbox(key="holes_ae").value == AE2 and at.selectbox(key="holes_vae").value == VAE2
     spread = {m.label: m.value for m in at.metric}
+    outline = bridge_data(at, "bridge_holes_ae")["overlays"][0]["rect"]
     at.radio(key="region").set_value("square").run()
     assert not at.exception and at.query_params["region"] == "square"
     assert "z1 -3.00…3.00, z2 -3.00…3.00" in caption_of(at, "Dense AE, latent 2: 15×15 decodes")
     assert "z1 -3.00…3.00, z2 -3.00…3.00" in caption_of(at, "Dense VAE, latent 2: 15×15 decodes")
     assert {m.label: m.value for m in at.metric} != spread
     assert len(at.metric) == 6
+    assert bridge_data(at, "bridge_holes_ae")["overlays"][0]["rect"] == [-3.0, 3.0, -3.0, 3.0] != outline
+
+
+@needs(not {VAE2, AE2} <= set(CATALOG), reason="needs mnist_ae2 and mnist_vae2")
+def test_a_pin_on_a_holes_plane_shows_its_decode_and_nearest_image(mnist_test):
+    codes = load_checkpoint(CATALOG[AE2].path)[0].embed(mnist_test)
+    at = open_page(VAE2, tab=HOLES)
+    assert not [image for image in at.get("image") if image.captions[0].startswith("Pinned")]
+    far = [float(codes[:, 0].max()) + 5, float(codes[:, 1].max()) + 5]  # deep in a hole
+    pin(at, "bridge_holes_ae", {"x": far[0], "y": far[1], "seq": 1})
+    assert bridge_data(at, "bridge_holes_ae")["pin"] == pytest.approx(far)
+    assert bridge_data(at, "bridge_holes_vae")["pin"] is None  # each plane keeps its own pin
+    index = int((codes - torch.tensor(far)).norm(dim=1).argmin())
+    nearest = caption_of(at, "Nearest: held-out #")
+    assert nearest.startswith(f"Nearest: held-out #{index},")
+    distance = float((codes[index] - torch.tensor(far)).norm())
+    assert f"{distance:.2f} away in z" in nearest
 
 
 # --- a latent above 2: principal directions --------------------------------------------------------------------
@@ -218,12 +320,41 @@ def test_principal_sliders_decode_live_and_go_in_the_url():
     at = open_page(WIDE)
     labels = [at.slider(key=f"pc{k}").label for k in range(1, 5)]
     assert all("% of variance" in label for label in labels)
-    before = image_url(at, "PC decode")
+    before = image_url(at, "Pinned: z = (")
     at.slider(key="pc1").set_value(2.0).run()
     assert not at.exception
-    assert image_url(at, "PC decode") != before
+    assert image_url(at, "Pinned: z = (") != before
     assert at.query_params["pc1"] == "2"
     assert open_page(WIDE, pc1="2", pc2="7").slider(key="pc2").value == 3.0  # clamped to ±3 σ
+
+
+@needs(WIDE is None, reason="needs a 16-D MNIST model")
+def test_the_pc_plane_pin_and_base_follow_the_sliders(mnist_test):
+    from models.latent_analysis import principal_directions
+
+    codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
+    pca = principal_directions(codes, 4)
+    at = open_page(WIDE, pc1="1", pc3="2")
+    data = bridge_data(at, "bridge_pca")
+    assert data["pin"] == pytest.approx([float(pca.std[0]), 0.0], abs=1e-5)
+    assert data["base"] == pytest.approx(pca.code([0.0, 0.0, 2.0]).tolist(), abs=1e-4)
+    plane = unpack(component(at, "plane_pca").proto.bytes)[0]["plane"]
+    assert plane["mode"] == "pca" and plane["v1"] == pytest.approx(pca.directions[0].tolist(), abs=1e-5)
+
+
+@needs(WIDE is None, reason="needs a 16-D MNIST model")
+def test_a_pin_on_the_pc_plane_moves_the_first_two_pc_sliders(mnist_test):
+    from models.latent_analysis import principal_directions
+
+    codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
+    pca = principal_directions(codes, 4)
+    xy = pca.project(codes[11:12])[0, :2]
+    at = open_page(WIDE, pc3="1.5")
+    pin(at, "bridge_pca", {"x": float(xy[0]), "y": float(xy[1]), "seq": 3})
+    for k in range(2):
+        expected = min(max(float(xy[k] / pca.std[k]), -3.0), 3.0)
+        assert at.slider(key=f"pc{k + 1}").value == pytest.approx(expected, abs=0.011)
+    assert at.slider(key="pc3").value == 1.5  # the other directions stay where they were
 
 
 @needs(WIDE is None, reason="needs a 16-D MNIST model")
@@ -239,20 +370,6 @@ def test_dimension_traversal_follows_the_picked_dimension(mnist_test):
     assert image_url(at, f"z{other} swept") != before
     assert at.query_params["dim"] == str(other)
     assert open_page(WIDE, dim="99").selectbox(key="dim").value == 16
-
-
-@needs(WIDE is None, reason="needs a 16-D MNIST model")
-def test_selecting_a_point_on_the_pc_scatter_moves_the_pc_sliders(mnist_test):
-    from models.latent_analysis import principal_directions
-
-    codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
-    pca = principal_directions(codes, 4)
-    expected = (pca.project(codes[11:12])[0] / pca.std).clamp(-3, 3)
-    at = open_page(WIDE)
-    select_points(at, "pc_scatter", [11])
-    assert caption_of(at, "held-out #11")
-    for k in range(4):
-        assert at.slider(key=f"pc{k + 1}").value == pytest.approx(float(expected[k]), abs=0.051)
 
 
 @needs("mnist_vae16" not in CATALOG, reason="needs mnist_vae16")
@@ -292,10 +409,10 @@ def test_pc_codes_outside_a_sigmoid_codes_range_are_flagged(mnist_test):
     z = principal_directions(codes, 4).code([3.0])
     outside = int(((z <= 0) | (z >= 1)).sum())
     at = open_page("mnist_tied100", pc1="3")
-    caption = caption_of(at, "PC decode")
+    caption = caption_of(at, "Pinned: z = (")
     assert outside > 0  # 3σ along PC1 leaves the unit cube the sigmoid codes live in
     assert f"{outside} of its 100 components lie outside sigmoid's range (0, 1)" in caption
-    assert "outside" not in caption_of(open_page("mnist_tied100"), "PC decode")  # the mean code is reachable
+    assert "outside" not in caption_of(open_page("mnist_tied100"), "Pinned: z = (")  # the mean code is reachable
 
 
 def test_session_trained_models_without_labels_on_larger_images():
@@ -317,14 +434,29 @@ def test_session_trained_models_without_labels_on_larger_images():
         model = build_model(ModelConfig(input_shape=(1, 64, 64), **options)).eval()
         trained[name] = ModelChoice(name=name, title=name, dataset="user", model=model, record={}, data=data,
                                     trained_here=True)
-    for name in ("mine-vae2", "mine-ae5"):
+    def open_trained(name: str, tab: str | None = None) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.session_state[TRAINED_KEY] = trained
         at.query_params["model"] = name
+        if tab:
+            at.query_params["tab"] = tab
         at.switch_page("pages/latent.py").run()
         assert not at.exception, at.exception
         assert not at.error, [e.value for e in at.error]
-        assert caption_of(at, "A: held-out #0") == "A: held-out #0"  # no class to name
+        return at
+
+    for name in ("mine-vae2", "mine-ae5"):
+        at = open_trained(name)
+        plane = next(e for e in at.get("bidi_component") if e.key.startswith("plane_"))
+        header, arrays = unpack(plane.proto.bytes)
+        assert header["program"]["image_shape"] == [1, 64, 64] and header["label_names"] == []
+        assert arrays["labels"].tolist() == [-1] * 12
+        assert caption_of(at, "Nearest: held-out #").startswith("Nearest: held-out #")
+        assert "class" not in caption_of(at, "Nearest: held-out #")  # no class to name
+        at = open_trained(name, INTERPOLATION)
+        assert caption_of(at, "A: held-out #0") == "A: held-out #0"
         assert at.number_input(key="b").max == 11
+        at = open_trained(name, HOLES)
         assert at.selectbox(key="holes_ae").value == "mine-ae2" and at.selectbox(key="holes_vae").value == "mine-vae2"
+    at = open_trained("mine-ae5")
     assert at.slider(key="pc4") and at.selectbox(key="dim").options == [f"z{d}" for d in range(1, 6)]

@@ -1,0 +1,60 @@
+"""The latent plane (Streamlit Components v2, inline: no iframe, no build step, no CDN, works offline).
+
+- `plane(payload, key)`: the plane and the in-browser decoder. Its data is the payload of one model and does
+  not change while that model is shown, so Streamlit's message cache sends it once, and pointer moves never
+  reach the server.
+- `bridge(...)`: Python's view for a plane (the pinned z, the base code, overlays) and the way back for a click
+  or an arrow key. Put it in the fragment that draws what a pin changes: a pin then reruns only that fragment.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).parent
+PLANE_NAME, BRIDGE_NAME = "aex_latent_plane", "aex_latent_bridge"
+
+
+@functools.cache
+def _plane_component():
+    wasm = base64.b64encode((HERE / "kernels.wasm").read_bytes()).decode()
+    js = (HERE / "plane.js").read_text().replace("__AEX_WASM_BASE64__", wasm)
+    return st.components.v2.component(PLANE_NAME, js=js, css=(HERE / "plane.css").read_text())
+
+
+@functools.cache
+def _bridge_component():
+    return st.components.v2.component(BRIDGE_NAME, js=(HERE / "bridge.js").read_text())
+
+
+def plane(payload: bytes, key: str) -> None:
+    _plane_component()(data=payload, key=key, width="stretch")
+
+
+def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[float] | None = None,
+           overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None) -> None:
+    """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane."""
+
+    def pinned() -> None:
+        value = (st.session_state.get(key) or {}).get("pin")
+        if on_pin is not None and isinstance(value, dict):
+            x, y = _number(value.get("x")), _number(value.get("y"))
+            if x is not None and y is not None:
+                on_pin(x, y)
+
+    data = {"plane": plane_id, "pin": None if pin is None else [float(v) for v in pin],
+            "base": None if base is None else [float(v) for v in base], "overlays": list(overlays)}
+    _bridge_component()(data=data, key=key, on_pin_change=pinned, width="stretch", height=0)
+
+
+def _number(value) -> float | None:
+    """A coordinate from the browser: a finite number, or None (the browser is not trusted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if abs(value) < 1e12 else None  # also refuses NaN and ±inf

@@ -1,0 +1,185 @@
+"""The Latent page's explorer: the in-browser latent plane, the sliders beside it, and what a pinned z shows.
+
+The plane decodes under the pointer in the browser; the server only hears about a click, an arrow key or a
+slider, each of which reruns one fragment: the sliders, the bridge (which moves the plane's marker) and the
+pinned panel. Nothing outside the fragment is rebuilt, and the plane's payload is sent once per model.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import streamlit as st
+import torch
+
+from models.autoencoders import INVERSE_RANGES, Autoencoder
+from models.errors import AutoencoderError
+from models.latent_analysis import Principal, principal_directions
+from pages.common import ModelChoice, query_float, set_query, state_from_query
+from pages.components.latent_plane import bridge, plane
+from pages.figures import enlarge, to_uint8, zoom_factor
+from pages.latent_plots import SliderRange, grid_axes, slider_range
+from pages.plane_views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
+
+PC_COUNT, PC_LIMIT, PC_STEP = 4, 3.0, 0.02  # sliders on the top principal directions, ±3 standard deviations
+SINGLE_PX = 150  # the pinned panel's two pictures
+
+
+# --- shared pieces ------------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Preparing the latent plane…", max_entries=16)
+def _payload(plane_id: str, spec_key: str, _choice: ModelChoice, _spec, _xy: torch.Tensor,
+             _codes: torch.Tensor) -> bytes:
+    """The browser's copy of the model, codes and held-out images; bytes, so read-only and shared."""
+    return plane_payload(plane_id, _choice.title, _choice.model, _spec, _xy, _codes, _choice.data)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def principal(key: str, _codes: torch.Tensor, k: int) -> Principal:
+    return principal_directions(_codes, k)
+
+
+def draw_plane(choice: ModelChoice, section: str, spec, xy: torch.Tensor, codes: torch.Tensor) -> str | None:
+    """Mount the plane for this model; returns its id, or None (with a note) when the decoder must stay on the
+    server."""
+    verdict = browser_can_decode(choice.model)
+    if not verdict.ok:
+        st.info(f"The latent plane decodes in your browser, but not this model: {verdict.reason}. The sliders "
+                f"still work: the server decodes them.")
+        return None
+    plane_id = f"{section}:{choice.cache_key}"
+    plane(_payload(plane_id, repr(spec), choice, spec, xy, codes), key=f"plane_{section}")
+    return plane_id
+
+
+@torch.no_grad()
+def decode_one(model: Autoencoder, z: torch.Tensor) -> np.ndarray:
+    """One decode on the server: a 1×latent tensor through the decoder."""
+    return to_uint8(model.decode(z.reshape(1, -1).float().to(model.device)))[0]
+
+
+def show(image: np.ndarray, caption: str, target: int = SINGLE_PX, where=st) -> None:
+    where.image(enlarge(image, zoom_factor(image.shape[0], target)), caption=caption, clamp=True,
+                output_format="PNG")  # PNG: JPEG would smear the crisp enlarged pixels
+
+
+@contextmanager
+def user_errors():
+    """Fragments rerun on their own, outside the page's try: each section catches its own model errors."""
+    try:
+        yield
+    except AutoencoderError as exc:
+        st.error(f"{type(exc).__name__}: {exc}")
+
+
+def seed_float(key: str, bounds: SliderRange) -> None:
+    """Seed from the URL once, then keep the value inside this model's range (the range moves with the model)."""
+    state_from_query(key, query_float(key, bounds.default, bounds.low, bounds.high))
+    clamped = bounds.clamp(st.session_state[key])
+    if clamped != st.session_state[key]:
+        st.session_state[key] = clamped
+
+
+def label_of(choice: ModelChoice, index: int) -> str:
+    labels, names = choice.data.test_labels, choice.label_names
+    if labels is None:
+        return f"held-out #{index}"
+    label = int(labels[index])
+    return f"held-out #{index}, class {names[label] if names else label}"
+
+
+def outside_code_range(model: Autoencoder, z: torch.Tensor) -> str:
+    """A note when a code leaves the range a bounded code activation can produce."""
+    activation = model.config.code_activation
+    if activation not in INVERSE_RANGES or activation == "identity":
+        return ""
+    low, high = INVERSE_RANGES[activation]
+    outside = int(((z <= low) | (z >= high)).sum())
+    if not outside:
+        return ""
+    return (f" {outside} of its {len(z)} components lie outside {activation}'s range ({low:g}, {high:g}): "
+            f"a code the encoder can never produce.")
+
+
+def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, what: str) -> None:
+    """The server's decode of z beside the held-out image whose code is nearest to it."""
+    index, distance = nearest_code(codes, z)
+    decoded_slot, nearest_slot = st.columns(2)
+    shown = ", ".join(f"{v:.2f}" for v in z[:3].tolist()) + (", …" if len(z) > 3 else "")
+    show(decode_one(choice.model, z), f"{what}: z = ({shown}), decoded on the server.{outside_code_range(choice.model, z)}",
+         where=decoded_slot)
+    show(to_uint8(choice.data.test[index:index + 1])[0], f"Nearest: {label_of(choice, index)}, "
+         f"{distance:.2f} away in z", where=nearest_slot)
+
+
+# --- a 2-D latent ---------------------------------------------------------------------------------------------
+def explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
+    model = choice.model
+    grid_x, grid_y = grid_axes(model, codes, 2)
+    bounds = (slider_range(grid_x, codes[:, 0]), slider_range(grid_y, codes[:, 1]))
+    grid = (float(grid_x[0]), float(grid_x[-1]), float(grid_y[0]), float(grid_y[-1]))
+    left, right = st.columns([2.2, 1], gap="large")
+    with left:
+        plane_id = draw_plane(choice, "manifold", latent_plane(bounds, grid), codes, codes)
+    with right:
+        _sliders_2d(choice, codes, bounds, plane_id)
+
+
+@st.fragment
+def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRange, SliderRange],
+                plane_id: str | None) -> None:
+    with user_errors():
+        for key, b in zip(("z1", "z2"), bounds):
+            seed_float(key, b)
+        z1, z2 = (st.slider(key, b.low, b.high, step=b.step, key=key, format="%.2f")
+                  for key, b in zip(("z1", "z2"), bounds))
+        set_query(z1=z1, z2=z2)
+
+        def on_pin(x: float, y: float) -> None:
+            for key, b, value in zip(("z1", "z2"), bounds, (x, y)):
+                st.session_state[key] = b.snap(value)
+
+        if plane_id is not None:
+            bridge(plane_id, key="bridge_manifold", pin=(z1, z2), on_pin=on_pin)
+        pinned_panel(choice, codes, torch.tensor([z1, z2]), "Pinned")
+
+
+# --- a wider latent: the plane of the first two principal directions -----------------------------------------
+def explore_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal) -> None:
+    k = len(pca.std)
+    projected = pca.project(codes)
+    left, right = st.columns([2.2, 1], gap="large")
+    plane_id = None
+    with left:
+        if k >= 2:
+            plane_id = draw_plane(choice, "pca", pca_plane(pca, PC_LIMIT), projected[:, :2], codes)
+        else:
+            st.caption("A 1-D code: no plane of principal directions to draw; the slider moves along the only one.")
+    with right:
+        _sliders_principal(choice, codes, pca, plane_id)
+
+
+@st.fragment
+def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal, plane_id: str | None) -> None:
+    with user_errors():
+        k = len(pca.std)
+        keys = [f"pc{j + 1}" for j in range(k)]
+        bounds = SliderRange(-PC_LIMIT, PC_LIMIT, PC_STEP, 0.0)
+        for j, key in enumerate(keys):
+            seed_float(key, bounds)
+            st.slider(f"PC{j + 1} ({pca.explained[j]:.0%} of variance), in σ", bounds.low, bounds.high,
+                      step=bounds.step, key=key, format="%.2f")
+        values = [float(st.session_state[key]) for key in keys]
+        set_query(**dict(zip(keys, values)))
+        std = pca.std.tolist()
+
+        def on_pin(x: float, y: float) -> None:
+            for key, coordinate, s in zip(keys, (x, y), std):
+                st.session_state[key] = bounds.snap(coordinate / s) if s > 0 else 0.0
+
+        if plane_id is not None:
+            base = pca.code([0.0, 0.0, *values[2:]])  # the other directions; the plane adds PC1 and PC2
+            bridge(plane_id, key="bridge_pca", pin=(values[0] * std[0], values[1] * std[1]), base=base.tolist(),
+                   on_pin=on_pin)
+        pinned_panel(choice, codes, pca.code(values), "Pinned")
+

@@ -1,0 +1,104 @@
+"""The Latent page's Holes tab: a plain AE and a VAE side by side, each with its decoded grid (holes in red) and
+its latent plane, which decodes under the pointer in the browser so a student can point into a hole."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from models.latent_analysis import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, holes, region_axes
+from pages.common import ModelChoice, held_out_codes, model_names, pick_model, query_choice, set_query, \
+    state_from_query, title_of
+from pages.components.latent_plane import bridge
+from pages.latent_explore import draw_plane, pinned_panel, show, user_errors
+from pages.latent_plots import tile_marked
+from pages.plane_views import holes_plane
+
+HOLES_GRID = 15
+GRID_PX = 400
+SIDES = (("Plain autoencoder", "holes_ae", "mnist_ae2", False), ("VAE", "holes_vae", "mnist_vae2", True))
+
+
+def _default(names: list[str], preferred: str, prior: bool, dataset: str) -> str:
+    if preferred in names:
+        return preferred
+    kind = "vae" if prior else "ae"
+    matching = model_names(dataset, where=lambda c: c.latent == 2 and c.kind == kind)
+    return next((n for n in matching if n in names), names[0])
+
+
+def holes_tab(choice: ModelChoice, grid_cells) -> None:
+    """grid_cells(choice, xs, ys) -> uint8 (rows, cols, H, W), the page's cached grid decoder."""
+    names = model_names(choice.dataset, where=lambda c: c.latent == 2)
+    if len(names) < 2:
+        st.info(f"This comparison needs two models with a 2-D latent on {choice.dataset}; there "
+                f"{'is only ' + title_of(names[0]) if names else 'is none'}. Train one on the Train page.")
+        return
+    st.markdown("A plain autoencoder is trained only to decode the codes of its training images: nothing shapes "
+                "the space between them or says where codes should lie. A VAE's KL term packs its codes towards "
+                "N(0, I). Below, both decode a grid over the chosen region; cells whose grid point has **no "
+                f"held-out code within {HOLE_RADIUS:g}** (a twelfth of the region's side) are drawn on red: "
+                "there the decoder is extrapolating. Point at either plane to decode any z, holes included.")
+    state_from_query("region", query_choice("region", list(REGIONS), "spread"))
+    region = st.radio("Region", list(REGIONS), key="region", format_func=REGIONS.get, horizontal=True)
+    set_query(region=region)
+    count = 0
+    for column, (label, key, preferred, prior) in zip(st.columns(2, gap="large"), SIDES):
+        with column:
+            other = pick_model(label, names, _default(names, preferred, prior, choice.dataset), key=key)
+            count = _side(other, region, key, grid_cells)
+    st.caption(f"Held-out codes in region: the share of the {count} held-out images whose code falls inside "
+               f"the dashed rectangle. Grid points on red: the share of the {HOLES_GRID}×{HOLES_GRID} grid points "
+               f"with no held-out code within {HOLE_RADIUS:g} {'std' if region == 'spread' else 'units'}. "
+               f"Mean distance: from each grid point to its nearest held-out code, in the same units. "
+               f"Compare both regions: in the raw square [-{REGION_HALF_WIDTH:g}, {REGION_HALF_WIDTH:g}]² a plain "
+               f"AE's dense core can look as well filled as the VAE's codes, yet many of its codes lie outside it "
+               f"(the first number), where sampling z ~ N(0, I) would never go.")
+
+
+def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
+    codes = held_out_codes(other)
+    xs, ys, unit = region_axes(codes, region, HOLES_GRID)
+    stats = holes(codes, xs, ys, unit)
+    cells = grid_cells(other, tuple(xs.tolist()), tuple(ys.tolist()))
+    units = "std of its codes" if region == "spread" else "latent units"
+    show(tile_marked(cells, stats.mask), f"{other.title}: {HOLES_GRID}×{HOLES_GRID} decodes over "
+         f"z1 {xs[0]:.2f}…{xs[-1]:.2f}, z2 {ys[0]:.2f}…{ys[-1]:.2f}; red = no held-out code within "
+         f"{HOLE_RADIUS:g} {units}", target=GRID_PX)
+    inside, empty, distance = st.columns(3)
+    inside.metric("Codes in region", f"{stats.codes_inside:.0%}", help="Held-out codes inside the dashed rectangle")
+    empty.metric("Grid on red", f"{stats.hole_fraction:.0%}", help="Grid points with no held-out code nearby")
+    distance.metric("Distance to a code", f"{stats.mean_distance:.2f}",
+                    help="Mean distance from a grid point to its nearest held-out code")
+    regions = [_rect(*region_axes(codes, name, 2)[:2]) for name in REGIONS]
+    plane_id = draw_plane(other, f"holes_{key}", holes_plane(codes, regions), codes, codes)
+    _picked(other, codes, key, plane_id, _rect(xs, ys))
+    return len(codes)
+
+
+def _rect(xs: torch.Tensor, ys: torch.Tensor) -> tuple[float, float, float, float]:
+    return float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1])
+
+
+@st.fragment
+def _picked(other: ModelChoice, codes: torch.Tensor, key: str, plane_id: str | None, region) -> None:
+    with user_errors():
+        state_key = f"{key}_pin"
+        pin = st.session_state.get(state_key)
+        if pin is not None and st.session_state.get(f"{state_key}_model") != other.cache_key:
+            pin = None  # a pin on the model this picker showed before
+        if plane_id is not None:
+            bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=[{"rect": list(region), "color": "#d62728"}],
+                   on_pin=_remember(state_key, other.cache_key))
+        if pin is None:
+            st.caption("Click the plane to pin a z: its decode and the nearest held-out image appear here.")
+            return
+        pinned_panel(other, codes, torch.tensor(pin, dtype=torch.float32), "Pinned")
+
+
+def _remember(state_key: str, model_key: str):
+    """A pin on a plane without sliders: kept in session state, with the model it was made on."""
+    def on_pin(x: float, y: float) -> None:
+        st.session_state[state_key] = (x, y)
+        st.session_state[f"{state_key}_model"] = model_key
+    return on_pin

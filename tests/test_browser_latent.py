@@ -1,0 +1,167 @@
+"""The latent plane in the real browser: it decodes under the pointer with no server round trip, a click pins z
+in the sliders and the URL, arrow keys move the pin, and its in-browser decoder matches torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.catalog import load_catalog
+from models.checkpoint import load_checkpoint
+from tests.test_browser import ARTIFACTS, assert_no_exception, browser, page, server, wait_idle  # noqa: F401
+
+pytestmark = pytest.mark.browser
+CATALOG = {entry.name: entry for entry in load_catalog()}
+PLANE = "canvas.aex-plane"
+DECODED = "canvas.aex-decoded"
+PARITY_CODES = 50
+PARITY_TOLERANCE = 1e-4
+
+
+def open_latent(page, server, model: str, query: str = "") -> dict:
+    page.goto(f"{server}/latent?model={model}{query}")
+    wait_idle(page)
+    assert_no_exception(page, model)
+    page.locator(PLANE).first.wait_for(timeout=30_000)
+    page.wait_for_function("() => window.__aex && window.__aex.planes.size > 0")
+    return page.locator(PLANE).first.bounding_box()
+
+
+def count_sent(page) -> list:
+    """Every websocket frame the page sends from now on (a rerun request is one)."""
+    sent: list = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    return sent
+
+
+def decoded(page) -> tuple[str, int, str]:
+    """The in-browser decode: its z, how many decodes so far, and its pixels."""
+    canvas = page.locator(DECODED).first
+    return (canvas.get_attribute("data-z"), int(canvas.get_attribute("data-count")),
+            canvas.evaluate("c => c.toDataURL()"))
+
+
+def slider_value(page, name: str) -> float:
+    return float(page.get_by_role("slider", name=name).first.get_attribute("aria-valuetext")
+                 or page.get_by_role("slider", name=name).first.input_value())
+
+
+def test_hovering_decodes_in_the_browser_without_the_server(server, page):
+    sent = count_sent(page)
+    box = open_latent(page, server, "mnist_vae2")
+    page.wait_for_timeout(500)
+    before = decoded(page)
+    frames = len(sent)
+    seen = set()
+    for i in range(30):
+        page.mouse.move(box["x"] + box["width"] * (0.2 + 0.02 * i), box["y"] + box["height"] * (0.7 - 0.015 * i))
+        page.wait_for_timeout(25)
+        seen.add(decoded(page)[2])
+    after = decoded(page)
+    assert len(sent) == frames, "hovering sent messages to the server"
+    assert after[1] > before[1] and after[0] != before[0] and after[2] != before[2]
+    assert len(seen) > 10  # the picture morphs as the pointer moves
+    assert "Nearest held-out image: #" in page.locator(".aex-nearest-text").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "latent-hover.png"), full_page=True)
+
+
+def test_a_click_pins_z_in_the_url_and_the_sliders(server, page):
+    box = open_latent(page, server, "mnist_vae2")
+    # a point of the plane with no held-out code within reach, so the pin is exactly where the click was
+    x, y = box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.12
+    page.mouse.move(x, y)
+    z = [float(v) for v in decoded(page)[0].split(",")]
+    page.mouse.click(x, y)
+    wait_idle(page)
+    assert_no_exception(page, "after a click")
+    url = dict(part.split("=") for part in page.url.split("?", 1)[1].split("&"))
+    for key, expected in zip(("z1", "z2"), z):
+        value = slider_value(page, key)
+        assert value == pytest.approx(expected, abs=0.03)  # the slider's step, about 0.02
+        assert float(url[key]) == pytest.approx(value, abs=0.01)
+    assert page.get_by_text("Nearest: held-out #", exact=False).count() == 1
+    page.screenshot(path=str(ARTIFACTS / "latent-pinned.png"), full_page=True)
+
+
+def test_arrow_keys_move_the_pin_and_the_sliders_follow(server, page):
+    open_latent(page, server, "mnist_vae2", "&z1=0&z2=0")
+    page.locator(PLANE).first.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowUp")
+    wait_idle(page)
+    assert (slider_value(page, "z1"), slider_value(page, "z2")) == pytest.approx((0.6, 0.2), abs=1e-6)
+    assert "z1=0.6" in page.url and "z2=0.2" in page.url
+
+
+def test_a_slider_step_moves_the_planes_pin(server, page):
+    open_latent(page, server, "mnist_vae2", "&z1=0&z2=0")
+    before = decoded(page)
+    page.get_by_role("slider", name="z1").first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    after = decoded(page)
+    assert after[2] != before[2]  # the plane decoded the slider's z, in the browser
+    assert float(after[0].split(",")[0]) == pytest.approx(slider_value(page, "z1"), abs=1e-4)
+
+
+def _browser_decodes(page, codes: torch.Tensor) -> np.ndarray:
+    values = page.evaluate("""(codes) => {
+        const plane = [...window.__aex.planes.values()][0];
+        return codes.map((z) => Array.from(plane.decoder.decode(z)));
+    }""", codes.tolist())
+    return np.asarray(values, dtype=np.float32)
+
+
+def _parity(page, model) -> float:
+    generator = torch.Generator().manual_seed(0)
+    codes = torch.randn(PARITY_CODES, model.config.latent, generator=generator) * 2
+    got = _browser_decodes(page, codes)
+    with torch.no_grad():
+        expected = model.decode(codes).permute(0, 2, 3, 1).reshape(PARITY_CODES, -1).numpy()  # HWC, as the browser
+    assert got.shape == expected.shape
+    return float(np.abs(got - expected).max())
+
+
+@pytest.mark.parametrize("name", [n for n, e in CATALOG.items() if e.latent == 2] + ["mnist_vae16"])
+def test_the_browser_decoder_matches_torch(server, page, name):
+    if name not in CATALOG:
+        pytest.skip(f"{name} is not shipped")
+    open_latent(page, server, name)
+    difference = _parity(page, load_checkpoint(CATALOG[name].path)[0])
+    assert difference <= PARITY_TOLERANCE, f"{name}: largest pixel difference {difference:.2e}"
+
+
+def test_an_uploaded_faces_conv_model_decodes_in_the_browser_like_torch(server, page, tmp_path):
+    """A conv decoder on 64×64 faces trained here, uploaded as a checkpoint through the Train page."""
+    from models.autoencoders import build_model
+    from models.checkpoint import save_checkpoint
+    from models.config import ModelConfig, TrainConfig
+    from models.data import load_dataset
+    from models.train import train, training_record
+
+    faces = load_dataset("olivetti", source="auto", image_size=(64, 64))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="vae", arch="conv", input_shape=(1, 64, 64), hidden=(16, 32, 64),
+                                    latent=2, loss="mse", output_activation="sigmoid"))
+    config = TrainConfig(epochs=1, batch_size=32)
+    record = training_record(train(model, faces, config), faces, config)
+    weights, document = save_checkpoint(model, tmp_path / "faces_cvae", record)
+    page.goto(f"{server}/train")
+    wait_idle(page)
+    page.get_by_text("Load a checkpoint trained elsewhere").first.click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files([str(weights), str(document)])
+    wait_idle(page)
+    page.get_by_role("button", name="Add to this session's models").click()
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "train-uploaded-faces.png"), full_page=True)
+    assert_no_exception(page, "upload")
+    page.get_by_role("link", name="Latent manifold").first.click()
+    wait_idle(page)
+    page.wait_for_function("() => window.__aex && window.__aex.planes.size > 0", timeout=30_000)
+    assert "faces_cvae" in page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model").input_value()
+    difference = _parity(page, model.eval())
+    assert difference <= PARITY_TOLERANCE, f"largest pixel difference {difference:.2e}"
+    page.screenshot(path=str(ARTIFACTS / "latent-uploaded-faces.png"), full_page=True)
