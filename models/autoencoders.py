@@ -302,7 +302,13 @@ def build_model(config: ModelConfig) -> Autoencoder:
 
 
 def interpolate_codes(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
-    """Codes from z0 to z1 inclusive (steps, latent): straight line, or spherical (slerp) for Gaussian codes."""
+    """Codes from z0 to z1 inclusive (steps, latent): a straight line, or spherical (slerp) for Gaussian codes.
+
+    Slerp here moves the direction along the great circle from z0's to z1's at constant angular speed and the
+    norm linearly from ‖z0‖ to ‖z1‖, so ‖z‖ never leaves the endpoints' range. (The textbook formula
+    sin((1−t)Ω)z0/sin Ω + sin(tΩ)z1/sin Ω does that only for equal norms, and divides by sin Ω ≈ 0 for nearly
+    opposite codes.)
+    """
     if not 2 <= steps <= 256:
         raise ConfigError(f"interpolation steps must be between 2 and 256, got {steps}")
     z0, z1 = z0.float().flatten(), z1.float().flatten()
@@ -311,11 +317,30 @@ def interpolate_codes(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: st
         return (1 - t) * z0 + t * z1
     if method != "slerp":
         raise ConfigError(f"interpolation method must be 'linear' or 'slerp', got {method!r}")
-    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1.0, 1.0))
-    if omega.abs() < 1e-4 or (torch.pi - omega).abs() < 1e-4:
-        return (1 - t) * z0 + t * z1  # (anti)parallel: the great circle is not unique; fall back to a line
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+    path = _slerp(z0.double(), z1.double(), t.double()).float()
+    path[0], path[-1] = z0, z1
+    return path
+
+
+def _slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, tiny: float = 1e-12) -> torch.Tensor:
+    r0, r1 = z0.norm(), z1.norm()
+    if len(z0) < 2 or max(r0, r1) < tiny:  # no circle to follow: on a line, or both codes at the origin
+        return (1 - t) * z0 + t * z1
+    u0 = z0 / r0 if r0 >= tiny else z1 / r1  # a zero code takes the other's direction
+    u1 = z1 / r1 if r1 >= tiny else u0
+    cos = torch.dot(u0, u1).clamp(-1.0, 1.0)
+    perp = u1 - cos * u0  # the part of u1 at right angles to u0: it fixes the plane of the great circle
+    omega = torch.atan2(perp.norm(), cos)  # the angle between the directions, accurate near 0 and near π
+    if perp.norm() < 1e-9:
+        if cos > 0:  # the same direction: only the norm changes
+            return ((1 - t) * r0 + t * r1) * u0
+        # Exactly opposite: every great circle through u0 reaches u1; take the one towards the axis u0 uses least.
+        axis = torch.zeros_like(u0)
+        axis[u0.abs().argmin()] = 1.0
+        perp = axis - torch.dot(axis, u0) * u0
+    p = perp / perp.norm()
+    direction = torch.cos(t * omega) * u0 + torch.sin(t * omega) * p
+    return ((1 - t) * r0 + t * r1) * direction
 
 
 def gaussian_grid_axis(n: int, low: float = 0.05, high: float = 0.95) -> torch.Tensor:

@@ -1,122 +1,25 @@
-"""What a single-layer autoencoder's hidden units look like, as plain arrays and pictures (no streamlit).
+"""Pictures and figures of the Hidden-unit features page, as plain arrays (no streamlit, so they test directly).
 
-For each unit i of h = f(Wx + b), x̂ = g(W'h + b'): its encoder row w_i, its decoder column w'_i, what the
-decoder makes of the one-hot code e_i (with g, and with f⁻¹ as the "why not the inverse?" question asks),
-and the unit-norm input that excites it most, x* = w_i / ‖w_i‖.
+The numbers behind them come from models/analysis.py (the decodings), models/unit_features.py (each unit) and
+models/generalisation.py (tied against untied).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from models.autoencoders import Autoencoder
-from models.errors import ConfigError
 from pages.figures import enlarge, tile, to_uint8, zoom_factor
 
 # Pixels where f⁻¹ is undefined: below f's range (f⁻¹ → −∞) and above it (f⁻¹ → +∞). Blue/orange read
 # apart for colour-blind viewers too.
 BELOW_COLOUR = (31, 119, 180)
 ABOVE_COLOUR = (255, 127, 14)
+NAN_COLOUR = (204, 121, 167)  # NaN: no value at all (Okabe–Ito reddish purple)
 MAX_GRID_UNITS = 100  # a 10×10 tile; a wider model shows its first 100 units in the grids
-
-
-@dataclass(frozen=True)
-class UnitFeatures:
-    """Per-unit pictures and numbers of a single-layer model; image arrays are (units, C, H, W) float32."""
-
-    encoder: np.ndarray  # w_i, row i of W
-    decoder: np.ndarray  # w'_i, column i of W'
-    decoded: np.ndarray  # g(W'e_i + b'): the model's own decoder on the one-hot code
-    inverse: np.ndarray | None  # f⁻¹(W'e_i + b'), clamped to finite values where undefined
-    undefined: np.ndarray | None  # bool: where W'e_i + b' lies outside f's open range
-    inverse_error: str  # why there is no inverse decode for this model ("" when there is)
-    max_input: np.ndarray  # x* = w_i / ‖w_i‖
-    max_activation: np.ndarray  # (units,) h_i(x*), the most unit i can fire for a unit-norm input
-    weight_norms: np.ndarray  # (units,) ‖w_i‖
-    cosine: np.ndarray  # (units,) cos(w_i, w'_i)
-    cosine_other: float  # mean cos(w_i, w'_j) over i ≠ j: what unrelated directions give
-    tied_equal: bool  # W' == Wᵀ entry for entry
-    tied_shared: bool  # W' is a view of W's own storage (one parameter)
-
-    @property
-    def units(self) -> int:
-        return len(self.encoder)
-
-    @property
-    def undefined_percent(self) -> np.ndarray | None:
-        """(units,) percentage of each unit's pixels where f⁻¹ was undefined."""
-        if self.undefined is None:
-            return None
-        return self.undefined.reshape(self.units, -1).mean(axis=1) * 100.0
-
-
-def max_activating_inputs(weight: torch.Tensor) -> torch.Tensor:
-    """Rows w_i / ‖w_i‖: for h_i = f(w_i·x + b_i) with f increasing, the x with ‖x‖ = 1 that maximises h_i
-    (Cauchy–Schwarz: w_i·x ≤ ‖w_i‖, with equality only along w_i)."""
-    return weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
-def decoder_columns(model: Autoencoder) -> torch.Tensor:
-    """W' as one row per unit (units, input_dim): the image each unit adds to the decoder's pre-activation."""
-    return model.from_code.weight.t()
-
-
-def decoder_is_encoder_transpose(model: Autoencoder) -> tuple[bool, bool]:
-    """(W' equals Wᵀ entry for entry, W' shares W's storage): the second is what "tied" means."""
-    encoder, decoder = model.to_code.weight, model.from_code.weight
-    equal = decoder.shape == encoder.t().shape and torch.equal(decoder, encoder.t())
-    return bool(equal), decoder.data_ptr() == encoder.data_ptr()
-
-
-def encoder_decoder_cosines(model: Autoencoder) -> tuple[torch.Tensor, float]:
-    """cos(w_i, w'_i) per unit, and the mean cos(w_i, w'_j) over i ≠ j as a chance baseline."""
-    encoder = F.normalize(model.to_code.weight, dim=1)
-    decoder = F.normalize(decoder_columns(model), dim=1)
-    matrix = encoder @ decoder.t()
-    n = len(matrix)
-    other = (matrix.sum() - matrix.diagonal().sum()) / max(n * n - n, 1)
-    return matrix.diagonal().clone(), float(other)
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().astype(np.float32)
-
-
-@torch.no_grad()
-def unit_features(model: Autoencoder) -> UnitFeatures:
-    """Everything the features page shows about every unit of a single-layer dense model."""
-    cfg = model.config
-    if not cfg.single_layer:
-        raise ConfigError(f"hidden-unit pictures need a single-layer dense model; this one is {cfg.arch} "
-                          f"with hidden layers {list(cfg.hidden)}")
-    shape = tuple(cfg.input_shape)
-    units = cfg.latent
-    weight = model.to_code.weight
-    eye = torch.eye(units, device=weight.device)
-    try:
-        inverse, undefined = model.decode_inverse(eye)
-        inverse, undefined, inverse_error = _numpy(inverse), undefined.cpu().numpy(), ""
-    except ConfigError as exc:
-        inverse, undefined, inverse_error = None, None, str(exc)
-    best = max_activating_inputs(weight)
-    cosine, cosine_other = encoder_decoder_cosines(model)
-    tied_equal, tied_shared = decoder_is_encoder_transpose(model)
-    return UnitFeatures(
-        encoder=_numpy(weight.reshape(units, *shape)),
-        decoder=_numpy(decoder_columns(model).reshape(units, *shape)),
-        decoded=_numpy(model.decode(eye)),
-        inverse=inverse, undefined=undefined, inverse_error=inverse_error,
-        max_input=_numpy(best.reshape(units, *shape)),
-        max_activation=_numpy(model.encode(best.reshape(units, *shape)).diagonal()),
-        weight_norms=_numpy(weight.norm(dim=1)),
-        cosine=_numpy(cosine), cosine_other=cosine_other,
-        tied_equal=tied_equal, tied_shared=tied_shared,
-    )
 
 
 # --- pictures -------------------------------------------------------------------------------------------
@@ -171,35 +74,54 @@ def enlarge_picture(image: np.ndarray, factor: int) -> np.ndarray:
     return enlarge(image, factor)
 
 
-# --- the decoder on real codes ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HeldOutDecodes:
-    images: np.ndarray  # (N, C, H, W) held-out inputs
-    decoded: np.ndarray  # g(W'h + b'), h = f(Wx + b)
-    inverse: np.ndarray  # f⁻¹(W'h + b'), clamped where undefined
-    undefined: np.ndarray  # bool
-    undefined_percent: float  # over every pixel of every held-out image
-    outside_unit_percent: float  # of the defined f⁻¹ pixels, those outside [0, 1]
+def painted_rgb(images: np.ndarray, stretch: bool = False) -> np.ndarray:
+    """(N, C, H, W) raw decodes → uint8 (N, H, W, 3): finite pixels in grey, clipped to [0, 1] (or, with
+    stretch, each image stretched over its own finite min…max), and the non-finite ones painted: +inf orange,
+    −inf blue, NaN purple. Several channels are averaged first (a NaN or inf in any one shows)."""
+    values = np.asarray(images, dtype=np.float64)
+    values = values.mean(axis=1) if values.ndim == 4 else values
+    finite = np.isfinite(values)
+    shown = np.where(finite, values, 0.0)
+    if stretch:
+        lo = np.where(finite, values, np.inf).min(axis=(1, 2), keepdims=True)
+        hi = np.where(finite, values, -np.inf).max(axis=(1, 2), keepdims=True)
+        lo, hi = np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 1.0)
+        shown = (shown - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    grey = to_uint8(np.where(finite, shown, 0.0)[:, None])
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    rgb[np.isposinf(values)] = ABOVE_COLOUR
+    rgb[np.isneginf(values)] = BELOW_COLOUR
+    rgb[np.isnan(values)] = NAN_COLOUR
+    return rgb
 
 
-@torch.no_grad()
-def held_out_decodes(model: Autoencoder, x: torch.Tensor, show: int = 8) -> HeldOutDecodes:
-    """Encode held-out images, then decode the codes with g and with f⁻¹ (ConfigError where f⁻¹ is not
-    defined for this model). Percentages cover all of x; the pictures the first `show`."""
-    h = model.embed(x)
-    inverse, undefined = model.decode_inverse(h)
-    defined = inverse[~undefined]
-    outside = ((defined < 0) | (defined > 1)).float().mean().item() * 100 if defined.numel() else 0.0
-    return HeldOutDecodes(images=_numpy(x[:show]), decoded=_numpy(model.decode(h[:show])),
-                          inverse=_numpy(inverse[:show]), undefined=undefined[:show].cpu().numpy(),
-                          undefined_percent=undefined.float().mean().item() * 100,
-                          outside_unit_percent=outside)
+def rgb_rows(rows: Sequence[np.ndarray], per_row: int, target: int, pad: int = 2) -> np.ndarray:
+    """Rows of uint8 (N, H, W, 3) pictures, each cut to `per_row`, stacked into one enlarged RGB picture."""
+    pictures = np.concatenate([np.asarray(r)[:per_row] for r in rows])
+    channels = [tile(pictures[..., c], per_row, pad=pad) for c in range(3)]
+    return enlarge_picture(np.stack(channels, axis=-1), zoom_factor(channels[0].shape[1], target))
 
 
-@torch.no_grad()
-def held_out_recon(model: Autoencoder, x: torch.Tensor) -> float:
-    """The model's own reconstruction loss per image on x (no penalty terms), for a like-for-like comparison."""
-    return float(model.per_sample_error(x, model.reconstruct(x)).mean())
+def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per image"):
+    """Plotly figure: each model's train (dashed) and held-out (solid) loss per epoch, its kept epoch circled.
+    `curves` maps a model's title to a models.generalisation.Curve."""
+    import plotly.graph_objects as go  # noqa: PLC0415
+
+    fig = go.Figure()
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
+    for (title, curve), colour in zip(curves.items(), colours * 2):
+        fig.add_trace(go.Scatter(x=curve.epochs, y=curve.heldout, name=f"{title}: held-out", mode="lines",
+                                 line=dict(color=colour)))
+        fig.add_trace(go.Scatter(x=curve.epochs, y=curve.train, name=f"{title}: train", mode="lines",
+                                 line=dict(color=colour, dash="dash")))
+        if curve.best_epoch is not None:
+            i = curve.epochs.index(curve.best_epoch)
+            fig.add_trace(go.Scatter(x=[curve.best_epoch], y=[curve.heldout[i]], mode="markers",
+                                     name=f"{title}: kept epoch {curve.best_epoch}",
+                                     marker=dict(color=colour, size=11, symbol="circle-open", line=dict(width=2))))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch", yaxis_title=loss,
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    return fig
 
 
 def config_summary(model: Autoencoder) -> str:

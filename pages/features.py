@@ -1,7 +1,7 @@
 """Hidden-unit features: what each unit of a single-layer autoencoder reads and writes, two models side by side.
 
-Answers the two questions of the lesson with pictures: tied (W' = Wᵀ) against untied decoder weights, and
-decoding with the activation f against decoding with its inverse f⁻¹.
+Answers the two questions of the lesson with numbers from the two models picked here (pages/feature_questions.py):
+tied (W′ = Wᵀ) against untied decoder weights, and decoding with f against undoing the encoder with f⁻¹.
 """
 
 from __future__ import annotations
@@ -9,23 +9,24 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from models.analysis import held_out_recon
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
+from models.unit_features import UnitFeatures, unit_features
 from pages.common import ModelChoice, ensure_routed, model_names, pick_model, query_int, set_query, state_from_query
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, UnitFeatures, config_summary,
-                                 enlarge_picture, grid_columns, held_out_decodes, held_out_recon, inverse_rgb,
-                                 signed_uint8, unit_features, unit_grid)
-from pages.figures import png_bytes, tile, to_uint8, zoom_factor
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, config_summary, enlarge_picture,
+                                 grid_columns, inverse_rgb, signed_uint8, unit_grid)
+from pages.feature_questions import decodings_section, reactivation_section, tied_section
+from pages.figures import png_bytes, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
 GRID_PX = 600  # a 10×10 tile of 28×28 units, enlarged to read from the back of a room
 UNIT_PX = 280
-HELD_OUT_SHOWN = 8
 VIEWS = {
     "encoder": "Encoder rows wᵢ",
     "decoder": "Decoder columns w′ᵢ",
-    "decoded": "Decode eᵢ with f",
-    "inverse": "Decode eᵢ with f⁻¹",
+    "decoded": "Decode eᵢ with g",
+    "inverse": "f⁻¹ at the output",
     "max_input": "Max-activating input",
 }
 BLUE, ORANGE = (f"rgb{BELOW_COLOUR}", f"rgb{ABOVE_COLOUR}")
@@ -50,15 +51,9 @@ def _grid_png(key: str, view: str, _model: Autoencoder) -> bytes:
     return png_bytes(unit_grid(pictures, GRID_PX))
 
 
-@st.cache_data(show_spinner="Decoding the held-out digits…", max_entries=32)
-def _held_out(key: str, _model: Autoencoder, _choice: ModelChoice):
-    test = _choice.data.test
-    recon = held_out_recon(_model, test)
-    try:
-        decodes = held_out_decodes(_model, test, HELD_OUT_SHOWN)
-    except AutoencoderError:
-        decodes = None  # no f⁻¹ for this model; the unit tab already says why
-    return recon, decodes
+@st.cache_data(show_spinner="Reconstructing the held-out digits…", max_entries=32)
+def _recon(key: str, _model: Autoencoder, _choice: ModelChoice) -> float:
+    return held_out_recon(_model, _choice.data.test)
 
 
 def features_of(choice: ModelChoice) -> UnitFeatures:
@@ -69,7 +64,7 @@ def features_of(choice: ModelChoice) -> UnitFeatures:
 def model_card(choice: ModelChoice, features: UnitFeatures) -> None:
     cfg = choice.model.config
     st.caption(config_summary(choice.model))
-    recon, _ = _held_out(choice.cache_key, choice.model, choice)
+    recon = _recon(choice.cache_key, choice.model, choice)
     unit = "BCE" if cfg.loss == "bce" else "½‖x−x̂‖²"
     record_loss = choice.record.get("final_heldout_loss")
     a, b = st.columns(2)
@@ -123,47 +118,18 @@ CAPTIONS = {
     "decoder": "Column i of the decoder W′: the image unit i **writes** into the decoder's pre-activation when "
                "hᵢ = 1. For a tied model this is the encoder row itself; for an untied one the decoder is free "
                "to learn a different picture. Each tile stretched to its own min…max.",
-    "decoded": "The decoder's output for the one-hot code eᵢ (only unit i on): x̂ = f(W′eᵢ + b′) = f(w′ᵢ + b′), "
-               "with the model's own output activation: with a sigmoid, always a valid image in (0,1). Each tile "
+    "decoded": "The decoder's output for the one-hot code eᵢ (only unit i on): x̂ = g(W′eᵢ + b′) = g(w′ᵢ + b′), "
+               "with the model's own output activation g: with a sigmoid, always a valid image in (0,1). Each tile "
                "is stretched to its own range so faint strokes show.",
-    "inverse": "The same code decoded with the inverse activation instead: x̂ = f⁻¹(w′ᵢ + b′) (logit for "
-               "sigmoid). Grey pixels are where f⁻¹ is defined (stretched over those pixels only); "
+    "inverse": "The same code with f⁻¹ in place of the output activation: x̂ = f⁻¹(w′ᵢ + b′) (logit for "
+               "sigmoid). This is not the question's formula (that one, Wᵀ(f⁻¹(eᵢ) − b), is above). "
+               "Grey pixels are where f⁻¹ is defined (stretched over those pixels only); "
                f"<span style='color:{BLUE}'>■ blue</span>: w′ᵢ + b′ ≤ 0, logit → −∞; "
                f"<span style='color:{ORANGE}'>■ orange</span>: w′ᵢ + b′ ≥ 1, logit → +∞.",
     "max_input": "x* = wᵢ/‖wᵢ‖: of all inputs with ‖x‖ = 1, the one that drives unit i highest (wᵢ·x ≤ ‖wᵢ‖, "
                  "equal only along wᵢ). Mid-grey is 0, white positive, black negative. It ignores the [0,1] "
                  "pixel range, so it is a direction in pixel space, not a digit.",
 }
-
-WHY_NOT_INVERSE = (
-    "**Why not decode with f⁻¹?** The pre-activation W′h + b′ can be any real number, but logit only "
-    "accepts (0, 1): outside it there is no answer (the coloured pixels), and near 0 or 1 it blows up "
-    "towards ±∞. Where it is defined, the result is not a pixel in [0, 1] either. The decoder is not the "
-    "encoder run backwards: it is a second learned map, and its output activation is chosen to fit the "
-    "loss (sigmoid, giving (0, 1), for binary cross-entropy on pixels in [0, 1])."
-)
-
-
-def held_out_tab(choices: list[ModelChoice]) -> None:
-    st.caption(f"The first {HELD_OUT_SHOWN} held-out images (top row), decoded from their codes h = f(Wx + b) "
-               "with f (middle row) and with f⁻¹ (bottom row, undefined pixels coloured as above). One-hot "
-               "codes are unusual inputs; these are the codes the decoder actually sees.")
-    for column, choice in zip(st.columns(2), choices):
-        with column:
-            _, decodes = _held_out(choice.cache_key, choice.model, choice)
-            if decodes is None:
-                st.info(f"{choice.title}: decoding with f⁻¹ is not defined for this model.")
-                continue
-            rows = [to_uint8(decodes.images), to_uint8(decodes.decoded),
-                    inverse_rgb(decodes.inverse, decodes.undefined)]
-            grey = [np.repeat(r[..., None], 3, axis=-1) for r in rows[:2]]
-            strip = np.concatenate([*grey, rows[2]])
-            factor = zoom_factor(tile(rows[0], HELD_OUT_SHOWN).shape[1], GRID_PX)
-            picture = np.stack([tile(strip[..., c], HELD_OUT_SHOWN) for c in range(3)], axis=-1)
-            st.image(enlarge_picture(picture, factor), caption=choice.title, output_format="PNG")
-            st.markdown(f"On all {len(choice.data.test)} held-out images, f⁻¹ is undefined at "
-                        f"**{decodes.undefined_percent:.1f}%** of pixels, and "
-                        f"{decodes.outside_unit_percent:.1f}% of the defined ones fall outside [0, 1].")
 
 
 def unit_pictures(features: UnitFeatures, i: int) -> dict[str, np.ndarray]:
@@ -200,9 +166,9 @@ def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
             top[0].image(pictures["encoder"], caption=f"encoder row w{_sub(i)}", output_format="PNG")
             top[1].image(pictures["max_input"], output_format="PNG",
                          caption=f"max-activating input, hᵢ(x*) = {features.max_activation[i]:.3f}")
-            bottom[0].image(pictures["decoded"], caption="decoded eᵢ with f", output_format="PNG")
+            bottom[0].image(pictures["decoded"], caption="decoded eᵢ with g", output_format="PNG")
             if "inverse" in pictures:
-                bottom[1].image(pictures["inverse"], caption="decoded eᵢ with f⁻¹ (blue/orange: undefined)",
+                bottom[1].image(pictures["inverse"], caption="f⁻¹ at the output (blue/orange: undefined)",
                                 output_format="PNG")
                 undefined = f"{features.undefined_percent[i]:.1f}%"
             else:
@@ -220,10 +186,11 @@ def main() -> None:
     ensure_routed()
     st.title("Hidden-unit features")
     st.markdown(
-        "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = f(W'h + b')$. Hidden unit "
+        "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = g(W'h + b')$. Hidden unit "
         "$i$ owns one **row** $w_i$ of $W$ (what it reads) and one **column** $w'_i$ of $W'$ (what it writes). "
-        "Compare two models unit by unit: does the decoder need its own weights, or can it reuse $W^\\top$? "
-        "And why decode with $f$, not its inverse $f^{-1}$?"
+        "Two questions, answered below with numbers from the two models you pick: **(a)** why learn a separate "
+        "$W'$ instead of tying $W' = W^\\top$? **(b)** why decode with an activation, and not undo the encoder "
+        "with its inverse, $x' = W^\\top(f^{-1}(h) - b)$?"
     )
     names = model_names(where=lambda config: config.single_layer)
     if not names:
@@ -241,18 +208,17 @@ def main() -> None:
             choices.append(choice)
             feats.append(features)
 
-    st.subheader("All units at a glance")
-    tabs = st.tabs([*VIEWS.values(), "On held-out images"])
-    for tab, view in zip(tabs, VIEWS):
+    decodings_section(choices)
+    reactivation_section(choices)
+    tied_section(choices)
+
+    st.header("All units at a glance")
+    for tab, view in zip(st.tabs(list(VIEWS.values())), VIEWS):
         with tab:
             st.markdown(CAPTIONS[view], unsafe_allow_html=True)
             grid_tab(view, choices, feats)
-            if view == "inverse":
-                st.markdown(WHY_NOT_INVERSE)
-    with tabs[-1]:
-        held_out_tab(choices)
 
-    st.subheader("One unit, enlarged")
+    st.header("One unit, enlarged")
     unit_view(choices, feats)
 
 

@@ -1,4 +1,5 @@
-"""The Hidden-unit features page and its plain helpers (pages/feature_plots.py)."""
+"""The Hidden-unit features page, its pictures (pages/feature_plots.py), its sentences (pages/feature_text.py) and
+the per-unit maths (models/unit_features.py)."""
 
 import json
 from pathlib import Path
@@ -14,8 +15,8 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, config_summary, held_out_decodes, inverse_rgb,
-                                 max_activating_inputs, signed_uint8, unit_features, unit_grid)
+from models.unit_features import max_activating_inputs, unit_features
+from pages.feature_plots import ABOVE_COLOUR, BELOW_COLOUR, config_summary, inverse_rgb, signed_uint8, unit_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/features.py"
@@ -70,8 +71,8 @@ def test_page_runs_for_every_single_layer_model_on_either_side(left):
     at = run_page(left=left, right=right)
     assert not at.error
     assert at.selectbox(key="left").value == left and at.selectbox(key="right").value == right
-    # 5 grids + held-out strip per model, then the enlarged unit
-    assert len(at.get("image")) == 2 * 6 + ENLARGED
+    # per model: the decodings strip, the reactivation strip and 5 grids; then the enlarged unit
+    assert len(at.get("image")) == 2 * 7 + ENLARGED
     assert url(at, "left") == left and url(at, "right") == right
 
 
@@ -205,16 +206,6 @@ def test_unit_grid_tiles_100_units_square_and_enlarges_for_a_projector():
     assert unit_grid(grey[:7], target=100).shape == (88, 88)  # 3×3 tile of 28 (+pad) = 88, factor 1
 
 
-def test_held_out_decodes_percentages_cover_all_images():
-    model = small_model()
-    x = torch.rand(20, 1, 12, 10)
-    decodes = held_out_decodes(model, x, show=3)
-    assert decodes.images.shape == decodes.decoded.shape == decodes.inverse.shape == (3, 1, 12, 10)
-    with torch.no_grad():
-        _, undefined = model.decode_inverse(model.encode(x))
-    assert decodes.undefined_percent == pytest.approx(undefined.float().mean().item() * 100)
-
-
 def test_config_summary_names_tying_and_penalties():
     assert "tied W' = Wᵀ" in config_summary(small_model(tied=True))
     summary = config_summary(small_model(sparsity="kl", sparsity_weight=3, contractive_weight=0.5))
@@ -240,3 +231,218 @@ def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained
     assert any("sigmoid, tanh or identity" in i.value for i in at.info)
     assert any("no f⁻¹ for this model" in i.value for i in at.info)
     assert any("f⁻¹ undefined at **n/a**" in m.value for m in at.markdown)
+
+
+# --- (b) the decodings, (b′) reactivation, (a) tied against untied: page numbers from the tested functions -----------
+def held_out():
+    from models.data import load_dataset  # noqa: PLC0415
+
+    return load_dataset("mnist", source="bundled").test
+
+
+@needs_pair
+def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_models():
+    from models.analysis import compare_decodings  # noqa: PLC0415
+    from pages.feature_text import decoding_findings, decoding_table  # noqa: PLC0415
+
+    at = run_page(left="mnist_tied100", right="mnist_untied100")
+    table = at.table[0].value
+    page = texts(at)
+    for name in ("mnist_tied100", "mnist_untied100"):
+        model = catalog_model(name)
+        result = compare_decodings(model, held_out())
+        title = next(e.title for e in load_catalog() if e.name == name)
+        rows = table.loc[title]
+        expected = decoding_table(result)
+        assert list(rows.index) == [r["decoding"] for r in expected]
+        for row in expected:
+            shown = rows.loc[row["decoding"]]
+            assert all(str(shown[k]) == str(v) for k, v in row.items() if k != "decoding"), row
+        # the learned decoder's BCE is the model's own held-out reconstruction loss
+        assert float(rows.iloc[0]["BCE"]) == pytest.approx(result.scores["learned"].bce, abs=0.051)
+        assert result.scores["transpose"].psnr < 5 < result.scores["learned"].psnr  # what the findings say
+        for line in decoding_findings(result, "sigmoid"):
+            assert line in page
+    assert "only the learned decoder g(W′h + b′) returned a finite image inside [0, 1]" in page
+
+
+@needs_pair
+def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_its_numbers():
+    from models.analysis import reactivation  # noqa: PLC0415
+    from pages.feature_text import reactivation_findings  # noqa: PLC0415
+
+    at = run_page(left="mnist_tied100", right="mnist_untied100", soft="0.1")
+    assert at.select_slider(key="soft").value == "0.1"
+    tied = catalog_model("mnist_tied100")
+    for line in reactivation_findings(reactivation(tied, 0.1), "sigmoid"):
+        assert line in texts(at)
+    assert "Softened to 0.9 / 0.1" in texts(at)
+    assert "finite for 0 of 100 one-hot codes" in texts(at)
+    before = image_urls(at)
+    at.select_slider(key="soft").set_value("0.001").run()
+    assert not at.exception
+    after = image_urls(at)
+    assert url(at, "soft") == "0.001" and "Softened to 0.999 / 0.001" in texts(at)
+    assert before[0] == after[0] and before[1] == after[1]  # the decodings strips stay
+    assert before[2] != after[2] and before[3] != after[3]  # the reactivation strips change
+
+
+def test_a_bad_softening_in_the_url_falls_back():
+    at = run_page(left=SINGLE[0], right=SINGLE[0], soft="7")
+    assert at.select_slider(key="soft").value == "0.01"
+
+
+@needs_pair
+def test_tied_section_reports_parameters_and_says_when_the_curve_is_not_recorded():
+    at = run_page(left="mnist_tied100", right="mnist_untied100")
+    page = texts(at)
+    assert "(79,284 parameters)" in page and "(157,684 parameters)" in page
+    for name in ("mnist_tied100", "mnist_untied100"):
+        record = next(e.record for e in load_catalog() if e.name == name)
+        recorded = bool(record.get("history"))
+        assert ("learning curve is not recorded" in page) or recorded
+    charts = [c for c in at.get("plotly_chart")]
+    histories = [bool(next(e.record for e in load_catalog() if e.name == n).get("history"))
+                 for n in ("mnist_tied100", "mnist_untied100")]
+    assert (len(charts) == 1) == any(histories)
+
+
+def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch():
+    from models.data import load_dataset  # noqa: PLC0415
+    from pages.common import TRAINED_KEY, ModelChoice  # noqa: PLC0415
+
+    history = [{"epoch": e, "train_loss": 200.0 - 10 * e, "heldout_loss": 205.0 - 10 * e + (e == 4) * 30,
+                "terms": {}} for e in (1, 2, 3, 4)]
+    model = small_model(latent=10, input_shape=(1, 28, 28))
+    mine = ModelChoice(name="mine", title="My layer", dataset="mnist", model=model,
+                       record={"history": history, "best_epoch": 3, "epochs": 4},
+                       data=load_dataset("mnist", source="bundled"), trained_here=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[TRAINED_KEY] = {"mine": mine}
+    at.query_params.update(left="mine", right="mine")
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception and not at.error
+    assert "**My layer** (16,474 parameters): kept epoch 3 of 4, train 170.0 / held-out 175.0." in texts(at)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace["name"] for trace in figure["data"]]
+    assert "My layer: held-out" in names and "My layer: kept epoch 3" in names
+
+
+def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, monkeypatch):
+    from models import generalisation  # noqa: PLC0415
+    from models.generalisation import GapRow, gap_document, load_gap_table  # noqa: PLC0415
+    from pages.feature_text import gap_findings  # noqa: PLC0415
+
+    shipped = load_gap_table()
+    if shipped is not None:
+        at = run_page(left=SINGLE[0], right=SINGLE[0])
+        gap = at.table[-1].value
+        assert len(gap) == len(shipped.pairs())
+        for line in gap_findings(shipped):
+            assert line in texts(at)
+
+    rows = [GapRow(50, 500, True, 39284, 90.0, 110.0, 5, 9), GapRow(50, 500, False, 78534, 80.0, 115.5, 7, 9)]
+    path = tmp_path / "gap.json"
+    path.write_text(json.dumps(gap_document(rows, {"lr": 0.003, "patience": 20, "command": "x"})))
+    monkeypatch.setattr(generalisation, "GAP_FILE", path)
+    at = run_page(left=SINGLE[0], right=SINGLE[0])
+    gap = at.table[-1].value
+    assert gap.loc[(500, 50), "tied gap"] == 20.0 and gap.loc[(500, 50), "untied gap"] == 35.5
+    assert "Tied has the smaller generalisation gap (held-out − train) in **1 of 1**" in texts(at)
+
+    monkeypatch.setattr(generalisation, "GAP_FILE", tmp_path / "absent.json")
+    at = run_page(left=SINGLE[0], right=SINGLE[0])
+    assert any("has not been computed yet" in i.value for i in at.info)
+    path.write_text("{broken")
+    monkeypatch.setattr(generalisation, "GAP_FILE", path)
+    at = run_page(left=SINGLE[0], right=SINGLE[0])
+    assert any("gap.json is unreadable" in i.value for i in at.info) and not at.exception
+
+
+# --- the sentences, against the numbers they are built from ------------------------------------------------------------
+def _pair_table(gaps):
+    """A GapTable from (size, width, tied train, tied held-out, untied train, untied held-out) tuples."""
+    from models.generalisation import GapRow, GapTable  # noqa: PLC0415
+
+    rows = []
+    for size, width, tt, th, ut, uh in gaps:
+        rows += [GapRow(width, size, True, 1, tt, th, 1, 1), GapRow(width, size, False, 2, ut, uh, 1, 1)]
+    return GapTable(rows=rows, recipe={})
+
+
+@pytest.mark.parametrize(("gaps", "verdict"), [
+    ([(4500, 50, 100, 102, 90, 104), (500, 50, 90, 100, 80, 105)], "acts as a regulariser"),
+    ([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 100, 70, 95)], "a narrower gap is not a better model"),
+    ([(4500, 50, 100, 110, 60, 65), (500, 50, 90, 120, 70, 95)], "do not support"),
+    ([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 120, 70, 95)], "mixed"),
+])
+def test_gap_findings_follow_the_numbers(gaps, verdict):
+    from pages.feature_text import gap_findings  # noqa: PLC0415
+
+    lines = gap_findings(_pair_table(gaps))
+    assert verdict in lines[-1]
+    smaller = sum((th - tt) < (uh - ut) for _, _, tt, th, ut, uh in gaps)
+    assert f"in **{smaller} of 2** settings" in lines[0]
+    assert "With 4,500 training digits the gaps are 50 units: tied" in lines[1]
+
+
+def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
+    from pages.feature_text import gap_findings  # noqa: PLC0415
+
+    grows = gap_findings(_pair_table([(4500, 50, 100, 102, 90, 94), (500, 50, 90, 100, 80, 100)]))
+    assert "from 4,500 to 500 digits grows the mean gap (3.0 → 15.0)" in "\n".join(grows)
+    shrinks = gap_findings(_pair_table([(4500, 50, 100, 120, 90, 110), (500, 50, 90, 92, 80, 82)]))
+    assert "does not grow the mean gap (20.0 → 2.0)" in "\n".join(shrinks)
+
+
+def test_decoding_sentences_and_table_use_the_scores():
+    from models.analysis import compare_decodings  # noqa: PLC0415
+    from pages.feature_text import decoding_findings, decoding_table, decoding_verdict  # noqa: PLC0415
+
+    model = small_model(latent=3, input_shape=(1, 4, 4))
+    with torch.no_grad():
+        model.to_code.weight.mul_(40)  # saturates some codes in float32
+    result = compare_decodings(model, torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0)))
+    rows = {r["decoding"]: r for r in decoding_table(result)}
+    transpose = result.scores["transpose"]
+    assert rows["Wᵀ(f⁻¹(h) − b)"]["inf/NaN images"] == f"{transpose.nonfinite_images} / 30"
+    assert rows["Wᵀ(f⁻¹(h) − b)"]["PSNR (dB)"] == ("—" if transpose.psnr is None else f"{transpose.psnr:.1f}")
+    text = "\n".join(decoding_findings(result, "sigmoid"))
+    sat = result.scores["learned"].saturated_codes
+    assert sat > 0 and f"{sat} of 30 codes have a unit that rounds to exactly 0 or 1" in text
+    assert f"W⁺(f⁻¹(h) − b) gives {result.scores['pinv'].nonfinite_images}" in text
+    assert f"{100 * float(result.outside_share.mean()):.1f}%" in text
+    assert "only the learned decoder" in decoding_verdict({"m": result})
+
+
+def test_curve_summary_without_history_says_it_is_not_recorded():
+    from models.generalisation import Curve  # noqa: PLC0415
+    from pages.feature_text import curve_summary  # noqa: PLC0415
+
+    assert "not recorded" in curve_summary("T", {"epochs": 40}, None, 10) and "ran 40 epochs" in \
+        curve_summary("T", {"epochs": 40}, None, 10)
+    curve = Curve(epochs=[1, 2], train=[5.0, 4.0], heldout=[6.0, 6.5], best_epoch=None)
+    assert curve_summary("T", {}, curve, 1234) == "**T** (1,234 parameters): last epoch 2 of 2, train 4.0 / held-out 6.5."
+
+
+# --- the new pictures ----------------------------------------------------------------------------------------------------
+def test_painted_rgb_clips_finite_pixels_and_paints_inf_and_nan():
+    from pages.feature_plots import NAN_COLOUR, painted_rgb  # noqa: PLC0415
+
+    values = np.array([[[[-3.0, 0.5, 2.0, np.inf, -np.inf, np.nan]]]])
+    rgb = painted_rgb(values)
+    assert rgb.shape == (1, 1, 6, 3)
+    assert [tuple(p) for p in rgb[0, 0]] == [(0, 0, 0), (128, 128, 128), (255, 255, 255), ABOVE_COLOUR,
+                                               BELOW_COLOUR, NAN_COLOUR]
+    stretched = painted_rgb(np.array([[[[10.0, 20.0, np.nan]]]]), stretch=True)
+    assert [tuple(p) for p in stretched[0, 0]] == [(0, 0, 0), (255, 255, 255), NAN_COLOUR]
+
+
+def test_rgb_rows_stacks_rows_and_enlarges():
+    from pages.feature_plots import rgb_rows  # noqa: PLC0415
+
+    rows = [np.zeros((10, 28, 28, 3), dtype=np.uint8), np.full((10, 28, 28, 3), 255, dtype=np.uint8)]
+    picture = rgb_rows(rows, per_row=4, target=240)
+    assert picture.shape == (2 * (2 * 28 + 2), 2 * (4 * 30 - 2), 3)  # 2 rows of 4, zoomed ×2
+    assert picture[0, 0].tolist() == [0, 0, 0] and picture[-1, -1].tolist() == [255, 255, 255]
