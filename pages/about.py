@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from pages.common import catalog, ensure_routed
+from models.generalisation import learning_curve, parameter_count
+from pages.common import catalog, ensure_routed, get_choice
+from pages.feature_questions import gap_table, held_out_decodings
+from pages.feature_text import gap_findings
 
 
 @dataclass(frozen=True)
@@ -104,37 +107,33 @@ def main() -> None:
     st.latex(r"J = \frac1N \sum_{n=1}^{N} L\big(x^{(n)}, \hat x^{(n)}\big)")
 
     st.header("Two questions")
+    pair = shipped_pair()
     st.subheader("1 · Why untied weights W′ instead of W′ = Wᵀ?")
     st.markdown(
-        "- **Tied** weights halve the parameters and act as a regulariser. They also close a loophole: a "
-        "penalty on $h$ or on $\\partial h/\\partial x$ could otherwise be dodged by shrinking $W$ and "
-        "growing $W'$ to compensate.\n"
-        "- **Untied** weights let the decoder learn its own pictures. Reading a feature (the encoder must also "
-        "suppress look-alike features) and drawing it are different jobs, so a free $W'$ *can* reconstruct "
-        "better for the same code size, given enough data and training to fit twice the weights.\n"
-        "- Deep and convolutional autoencoders are almost always untied; $W^\\top$ is not $W^{-1}$ anyway "
-        "($W$ is 100×784 here and has no inverse)."
+        "- **Tied** weights use one matrix both ways, so the decoder has no weights of its own to fit. They also "
+        "close a loophole: a penalty on $h$ or on $\\partial h/\\partial x$ could otherwise be dodged by "
+        "shrinking $W$ and growing $W'$ to compensate.\n"
+        "- **Untied** weights let the decoder learn its own pictures: reading a feature and drawing it are "
+        "different jobs.\n"
+        "- Deep and convolutional autoencoders are almost always untied; $W^\\top$ is not $W^{-1}$ anyway."
     )
+    for line in tied_untied_facts(pair):
+        st.markdown(f"- {line}")
     note = tied_untied_note()
     if note:
         st.info(note)
-    st.page_link("pages/features.py", label="Compare tied and untied units", icon="🔬",
+    st.page_link("pages/features.py", label="Compare tied and untied, measured", icon="🔬",
                  query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"}))
 
-    st.subheader("2 · Why decode with f, not its inverse f⁻¹?")
-    st.markdown("It is tempting to undo the encoder's sigmoid with its inverse, the logit (arctanh for tanh):")
-    st.latex(r"\operatorname{logit}(y) = \log\frac{y}{1-y},\ y\in(0,1) \qquad "
-             r"\operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
-    st.markdown(
-        "- **f⁻¹ is undefined outside f's range.** $W'h + b'$ can be any real number, but the logit only "
-        "accepts (0, 1).\n"
-        "- **f⁻¹ is unbounded at its ends.** Near 0 or 1 it shoots to ±∞, so outputs and gradients explode.\n"
-        "- **The decoder is not the encoder's inverse.** It is a second learned map from code to image; "
-        "nothing needs undoing.\n"
-        "- **The output activation is chosen to fit the loss.** A sigmoid gives values in (0, 1), exactly what "
-        "binary cross-entropy on [0, 1] pixels needs; real values with MSE take an identity output."
-    )
-    st.page_link("pages/features.py", label="See where f⁻¹ is undefined", icon="🔬",
+    st.subheader("2 · Why decode with an activation, not undo the encoder with f⁻¹?")
+    st.markdown("The tempting alternative undoes the encoder: apply the inverse activation to the code, remove "
+                "the hidden bias, and multiply by the transpose. The inverse of a sigmoid is the logit (of tanh, "
+                "artanh):")
+    st.latex(r"x' = W^\top\big(f^{-1}(h) - b\big), \qquad \operatorname{logit}(y) = \log\frac{y}{1-y},\ "
+             r"y\in(0,1) \qquad \operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
+    for line in inverse_facts(pair):
+        st.markdown(f"- {line}")
+    st.page_link("pages/features.py", label="See every decoding side by side", icon="🔬",
                  query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"}))
 
     st.header("Penalties and the VAE")
@@ -172,8 +171,58 @@ def main() -> None:
                 kind_card(kind, available)
 
 
+def shipped_pair() -> dict:
+    """The shipped tied and untied single-layer models as ModelChoices ({} when they are not shipped)."""
+    if not {"mnist_tied100", "mnist_untied100"} <= set(catalog()):
+        return {}
+    return {"tied": get_choice("mnist_tied100"), "untied": get_choice("mnist_untied100")}
+
+
+def tied_untied_facts(pair: dict) -> list[str]:
+    """Parameter counts and the gap table's verdict, measured."""
+    if not pair:
+        return []
+    tied, untied = pair["tied"].model, pair["untied"].model
+    rows, cols = tied.to_code.weight.shape
+    out = [f"**Measured:** the shipped tied model has {parameter_count(tied):,} parameters, the untied one "
+           f"{parameter_count(untied):,} ($W$ is {rows}×{cols} here, so it has no inverse)."]
+    table, _ = gap_table()
+    if table is not None and table.pairs():
+        findings = gap_findings(table)
+        out += [findings[0], findings[-1]]
+    return out
+
+
+def inverse_facts(pair: dict) -> list[str]:
+    """The well-known answer's points, each with the number the shipped models give."""
+    if not pair:
+        return []
+    choice = pair["tied"]
+    d = held_out_decodings(choice)
+    s = d.scores
+    learned, transpose, pinv, output = s["learned"], s["transpose"], s["pinv"], s["output_inverse"]
+    n = learned.images
+    return [
+        f"**The transpose is not an inverse.** On the shipped tied model's {n} held-out digits, "
+        f"$W^\\top(f^{{-1}}(h) - b)$ reconstructs at {transpose.psnr:.1f} dB PSNR; the learned decoder at "
+        f"{learned.psnr:.1f} dB.",
+        f"**The \"real inverse\" is the pseudo-inverse $W^+$.** It gets {pinv.psnr:.1f} dB, "
+        f"{'more' if pinv.psnr > learned.psnr else 'less'} than the learned decoder, but only after clipping to "
+        f"[0, 1] ({100 * pinv.outside_unit:.1f}% of its pixels lie outside it), and "
+        f"{100 * float(d.outside_share.mean()):.1f}% of an average image lies outside $W$'s {d.rank}-dimensional "
+        f"row space, where no inverse of the code can reach.",
+        f"**f⁻¹ is infinite at the edges of f's range.** {learned.saturated_codes} of {n} codes have a unit that "
+        f"rounds to exactly 0 or 1 in float32: those give {pinv.nonfinite_images} inf/NaN images through the "
+        f"inverse, {learned.nonfinite_images} through the learned decoder.",
+        f"**f⁻¹ at the output fails differently.** $f^{{-1}}(W'h + b')$ has no value at "
+        f"{100 * output.nonfinite_pixels:.1f}% of pixels, since $W'h + b'$ can be any real number. The decoder is "
+        f"a learned map whose output activation fits the loss: a sigmoid for binary cross-entropy on [0, 1] "
+        f"pixels.",
+    ]
+
+
 def tied_untied_note() -> str | None:
-    """What the two shipped single-layer models actually show, from their training records."""
+    """What the two shipped single-layer models show, from their training records."""
     entries = catalog()
     if not {"mnist_tied100", "mnist_untied100"} <= set(entries):
         return None
@@ -182,19 +231,16 @@ def tied_untied_note() -> str | None:
     train_losses = tied.get("final_train_loss"), untied.get("final_train_loss")
     if None in losses or None in train_losses:
         return None
-    same = f" after the same {tied['epochs']} epochs" if tied.get("epochs") == untied.get("epochs") else ""
-    if losses[0] < losses[1]:
-        # Judged from the records: if the untied model is also worse on its own training digits it is
-        # under-trained (it learns more slowly), not overfitting.
-        why = ("it is worse on its training digits too, so it has not caught up yet: with twice the weights "
-               "and no shared gradient it learns more slowly at this learning rate"
-               if train_losses[1] > train_losses[0] else
-               "it fits its training digits better but generalises worse: the extra freedom overfits")
-        verdict = f"the **tied** one reconstructs held-out digits better; as for the untied one, {why}"
+    better = "tied" if losses[0] < losses[1] else "untied"
+    curves = learning_curve(tied), learning_curve(untied)
+    if all(c is not None and c.best_epoch is not None for c in curves):
+        how = (f"Both were trained until their held-out loss stopped improving (kept epochs {curves[0].best_epoch} "
+               f"and {curves[1].best_epoch})")
     else:
-        verdict = "the **untied** one reconstructs held-out digits better, as its extra freedom allows"
-    return (f"In this app{same}, {verdict}. BCE per image, train / held-out: tied {train_losses[0]:.1f} / "
-            f"{losses[0]:.1f}, untied {train_losses[1]:.1f} / {losses[1]:.1f}.")
+        how = (f"The records do not show that training had converged (no per-epoch history; {tied.get('epochs')} "
+               f"and {untied.get('epochs')} epochs)")
+    return (f"{how}. The **{better}** one reconstructs held-out digits better. BCE per image, train / held-out: "
+            f"tied {train_losses[0]:.1f} / {losses[0]:.1f}, untied {train_losses[1]:.1f} / {losses[1]:.1f}.")
 
 
 def _if_available(params: dict) -> dict | None:

@@ -57,7 +57,7 @@ def _reactivation_png(key: str, eps: float, _r: Reactivation) -> bytes:
     return png_bytes(rgb_rows(rows, UNITS_SHOWN, STRIP_PX))
 
 
-def _gap_table() -> tuple[GapTable | None, str]:
+def gap_table() -> tuple[GapTable | None, str]:
     """The shipped gap table (re-read when the file changes) and why it is missing or unreadable."""
     path = generalisation.GAP_FILE
     try:
@@ -73,6 +73,11 @@ def _read_gap_table(path: str, stamp: int) -> tuple[GapTable | None, str]:
         return load_gap_table(Path(path)), ""
     except AutoencoderError as exc:
         return None, str(exc)
+
+
+def held_out_decodings(choice: ModelChoice) -> Decodings:
+    """compare_decodings on the choice's held-out images, cached per model."""
+    return _decodings(choice.cache_key, choice.model, choice.data.test)
 
 
 def _invertible(choice: ModelChoice) -> str:
@@ -100,7 +105,7 @@ def decodings_section(choices: list[ModelChoice]) -> None:
             if why:
                 st.info(why)
                 continue
-            decodings = _decodings(choice.cache_key, choice.model, choice.data.test)
+            decodings = held_out_decodings(choice)
             results[choice.title] = (choice, decodings)
             st.image(_decoding_png(choice.cache_key, decodings), output_format="PNG",
                      caption=f"{choice.title}: first {SHOWN} held-out images; rows: {DECODING_ROWS}")
@@ -157,7 +162,7 @@ def tied_section(choices: list[ModelChoice]) -> None:
         st.plotly_chart(learning_curves_figure(curves), key="tied_curves", config={"displayModeBar": False})
         st.caption("Solid: held-out loss per image after each epoch; dashed: the training loss; circled: the "
                    "epoch whose weights the checkpoint keeps (its best held-out loss).")
-    table, error = _gap_table()
+    table, error = gap_table()
     if table is None:
         st.info(error or "The tied/untied gap table has not been computed yet (scripts/tied_untied_gap.py).")
         return
