@@ -152,7 +152,8 @@ def score(x: torch.Tensor, x_hat: torch.Tensor, saturated_codes: torch.Tensor) -
     bce = F.binary_cross_entropy(clipped.clamp(BCE_EPS, 1 - BCE_EPS), x, reduction="none").sum(1).mean()
     squared = (clipped - x).pow(2)
     return Score(bce=float(bce), half_squared=float(0.5 * squared.sum(1).mean()),
-                 psnr=float(psnr(squared.mean(1)).mean()), outside_unit=float(((x_hat < 0) | (x_hat > 1)).double().mean()),
+                 psnr=float(psnr(squared.mean(1)).mean()),
+                 outside_unit=float(((x_hat < 0) | (x_hat > 1)).double().mean()),
                  **common)
 
 

@@ -94,10 +94,10 @@ def decodings_section(choices: list[ModelChoice]) -> None:
     st.markdown("The question proposes to undo the encoder: apply f⁻¹ to the code, remove the hidden bias, "
                 "then the transpose. Here is that formula next to the learned decoder and two other candidates, "
                 f"on the {len(choices[0].data.test)} held-out images:")
-    st.latex(r"\underbrace{g(W'h + b')}_{\text{learned}} \quad "
+    st.latex(r"\,\underbrace{g(W'h + b')}_{\text{learned}} \quad "
              r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad "
              r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad "
-             r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}")
+             r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}\,")
     results, tables = {}, []
     for column, choice in zip(st.columns(2), choices):
         with column:

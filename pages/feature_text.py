@@ -62,7 +62,8 @@ def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
     worst = decodings.worst_rounding
     if worst is not None:
         out.append(
-            f"**f⁻¹ near its edges:** even where f⁻¹(h) is finite, a code within a hair of {EDGE.get(activation, 'the edge')} "
+            f"**f⁻¹ near its edges:** even where f⁻¹(h) is finite, a code within a hair of "
+            f"{EDGE.get(activation, 'the edge')} "
             f"has lost digits to float32 rounding and f⁻¹ magnifies the loss: W⁺(f⁻¹(h) − b) strays from the exact "
             f"W⁺Wx by more than 0.01 in {decodings.rounding_worse_than(0.01)} of {pinv.finite_images} images "
             f"(at worst {worst:.3g}).")
@@ -114,7 +115,7 @@ def reactivation_findings(r: Reactivation, activation: str) -> list[str]:
     return out
 
 
-# --- (a) tied against untied -------------------------------------------------------------------------------------------
+# --- (a) tied against untied ------------------------------------------------------------------------------------------
 def curve_summary(title: str, record: dict, curve: Curve | None, parameters: int) -> str:
     if curve is None:
         epochs = record.get("epochs")

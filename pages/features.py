@@ -71,7 +71,7 @@ def model_card(choice: ModelChoice, features: UnitFeatures) -> None:
     a.metric(f"Held-out {unit} per image", f"{recon:.2f}",
              help=f"Reconstruction only, computed here on the {len(choice.data.test)} held-out images: "
                   f"the like-for-like number across models.")
-    b.metric("Held-out loss (training record)", "—" if record_loss is None else f"{record_loss:.2f}",
+    b.metric("Recorded held-out loss", "—" if record_loss is None else f"{record_loss:.2f}",
              help="The training objective on the held-out set: reconstruction plus any weighted penalty "
                   "(sparsity, contractive, a VAE's KL), so it is higher than the reconstruction alone for "
                   "those models.")

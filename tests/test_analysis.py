@@ -132,7 +132,7 @@ def test_singular_values_and_rank():
     assert an.rank(weight) == 2 and an.rank(torch.tensor([[1.0, 2.0], [2.0, 4.0]])) == 1
 
 
-# --- saturation, non-finite images and the scores -----------------------------------------------------------------------
+# --- saturation, non-finite images and the scores ---------------------------------------------------------------------
 def test_saturation_counts_codes_with_a_unit_exactly_on_the_edge():
     h = torch.tensor([[0.5, 1.0], [0.2, 0.3], [0.0, 0.4], [1.0, 0.0]])
     assert an.saturated(h, "sigmoid").tolist() == [True, False, True, True]
@@ -202,7 +202,7 @@ def test_learned_row_matches_the_models_own_loss_on_a_shipped_model():
     assert result.worst_rounding == float(error[finite].max())
 
 
-# --- reactivation ------------------------------------------------------------------------------------------------------
+# --- reactivation -----------------------------------------------------------------------------------------------------
 def test_one_hot_codes_have_no_inverse_and_softened_ones_decode_by_hand():
     model = tiny(weight=[[1.0, 2.0], [0.5, -1.0]], bias=[0.1, -0.2], dec_weight=[[1.0, 0.0], [0.0, 1.0]],
                  dec_bias=[0.0, 0.0])
@@ -231,7 +231,7 @@ def test_mean_pairwise_correlation():
     assert an.mean_pairwise_correlation(torch.tensor([[0.0, float("nan")], [1.0, 0.0]])) is None
 
 
-# --- slerp ---------------------------------------------------------------------------------------------------------------
+# --- slerp ------------------------------------------------------------------------------------------------------------
 def _pairs(n: int = 1000, seed: int = 0):
     """Random pairs of many kinds: any direction, nearly opposite, nearly equal, very different norms."""
     g = torch.Generator().manual_seed(seed)
@@ -292,7 +292,7 @@ def test_slerp_of_the_shipped_2d_vae_held_out_pairs_never_leaves_the_endpoints_r
         assert low * 0.99 <= mid <= high * 1.01
 
 
-# --- tied against untied ---------------------------------------------------------------------------------------------------
+# --- tied against untied ----------------------------------------------------------------------------------------------
 def test_parameter_count_counts_a_tied_matrix_once():
     tied = build_model(ModelConfig(hidden=(), latent=100, code_activation="sigmoid", tied=True))
     untied = build_model(ModelConfig(hidden=(), latent=100, code_activation="sigmoid", tied=False))

@@ -70,7 +70,8 @@ def test_the_inverse_answer_quotes_the_shipped_tied_models_numbers(at):
     d = compare_decodings(tied, load_dataset("mnist", source="bundled").test)
     s = d.scores
     text = "\n".join(m.value for m in at.markdown)
-    assert f"reconstructs at {s['transpose'].psnr:.1f} dB PSNR; the learned decoder at {s['learned'].psnr:.1f} dB" in text
+    assert (f"reconstructs at {s['transpose'].psnr:.1f} dB PSNR; the learned decoder at {s['learned'].psnr:.1f} dB"
+            in text)
     more = "more" if s["pinv"].psnr > s["learned"].psnr else "less"
     assert f"It gets {s['pinv'].psnr:.1f} dB, {more} than the learned decoder" in text
     assert f"{100 * float(d.outside_share.mean()):.1f}% of an average image lies outside" in text

@@ -360,7 +360,7 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
     assert any("gap.json is unreadable" in i.value for i in at.info) and not at.exception
 
 
-# --- the sentences, against the numbers they are built from ------------------------------------------------------------
+# --- the sentences, against the numbers they are built from -----------------------------------------------------------
 def _pair_table(gaps):
     """A GapTable from (size, width, tied train, tied held-out, untied train, untied held-out) tuples."""
     from models.generalisation import GapRow, GapTable  # noqa: PLC0415
@@ -423,10 +423,11 @@ def test_curve_summary_without_history_says_it_is_not_recorded():
     assert "not recorded" in curve_summary("T", {"epochs": 40}, None, 10) and "ran 40 epochs" in \
         curve_summary("T", {"epochs": 40}, None, 10)
     curve = Curve(epochs=[1, 2], train=[5.0, 4.0], heldout=[6.0, 6.5], best_epoch=None)
-    assert curve_summary("T", {}, curve, 1234) == "**T** (1,234 parameters): last epoch 2 of 2, train 4.0 / held-out 6.5."
+    expected = "**T** (1,234 parameters): last epoch 2 of 2, train 4.0 / held-out 6.5."
+    assert curve_summary("T", {}, curve, 1234) == expected
 
 
-# --- the new pictures ----------------------------------------------------------------------------------------------------
+# --- the new pictures -------------------------------------------------------------------------------------------------
 def test_painted_rgb_clips_finite_pixels_and_paints_inf_and_nan():
     from pages.feature_plots import NAN_COLOUR, painted_rgb  # noqa: PLC0415
 
