@@ -109,10 +109,15 @@ class GapRow:
     heldout_loss: float
     best_epoch: int
     epochs_run: int
+    seed: int = 0  # of the initial weights, the batch order and the small training subset
 
     @property
     def gap(self) -> float:
         return self.heldout_loss - self.train_loss
+
+    @property
+    def key(self) -> tuple[int, int, bool, int]:
+        return self.width, self.train_size, self.tied, self.seed
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,14 @@ class GapTable:
     rows: list[GapRow]
     recipe: dict  # how the runs were trained (learning rate, patience, data, seed, command)
 
-    def row(self, width: int, train_size: int, tied: bool) -> GapRow | None:
-        return next((r for r in self.rows if (r.width, r.train_size, r.tied) == (width, train_size, tied)), None)
+    @property
+    def seed(self) -> int:
+        """The seed of the main grid (other seeds only repeat some settings, to measure seed-to-seed spread)."""
+        return int(self.recipe.get("seed", 0))
+
+    def row(self, width: int, train_size: int, tied: bool, seed: int | None = None) -> GapRow | None:
+        key = (width, train_size, tied, self.seed if seed is None else seed)
+        return next((r for r in self.rows if r.key == key), None)
 
     @property
     def widths(self) -> list[int]:
@@ -131,20 +142,34 @@ class GapTable:
     def train_sizes(self) -> list[int]:
         return sorted({r.train_size for r in self.rows}, reverse=True)
 
-    def pairs(self) -> list[tuple[GapRow, GapRow]]:
-        """(tied, untied) for every width and training-set size that has both."""
+    def pairs(self, seed: int | None = None) -> list[tuple[GapRow, GapRow]]:
+        """(tied, untied) of one seed (default: the main grid's) for every width and training-set size with both."""
         out = []
         for size in self.train_sizes:
             for width in self.widths:
-                tied, untied = self.row(width, size, True), self.row(width, size, False)
+                tied, untied = self.row(width, size, True, seed), self.row(width, size, False, seed)
                 if tied and untied:
                     out.append((tied, untied))
         return out
 
+    def seed_repeats(self) -> list[tuple[int, int, dict[int, float]]]:
+        """(train_size, width, {seed: untied gap − tied gap}) for the settings run with more than one seed."""
+        out = []
+        for size in self.train_sizes:
+            for width in self.widths:
+                differences = {}
+                for seed in sorted({r.seed for r in self.rows}):
+                    tied, untied = self.row(width, size, True, seed), self.row(width, size, False, seed)
+                    if tied and untied:
+                        differences[seed] = untied.gap - tied.gap
+                if len(differences) > 1:
+                    out.append((size, width, differences))
+        return out
+
 
 def gap_document(rows: list[GapRow], recipe: dict) -> dict:
-    return {"format": GAP_FORMAT, "recipe": recipe,
-            "rows": [{**r.__dict__} for r in sorted(rows, key=lambda r: (-r.train_size, r.width, not r.tied))]}
+    order = sorted(rows, key=lambda r: (r.seed, -r.train_size, r.width, not r.tied))
+    return {"format": GAP_FORMAT, "recipe": recipe, "rows": [{**r.__dict__} for r in order]}
 
 
 def load_gap_table(path: Path | None = None) -> GapTable | None:
@@ -163,7 +188,7 @@ def load_gap_table(path: Path | None = None) -> GapTable | None:
         rows = [GapRow(width=int(r["width"]), train_size=int(r["train_size"]), tied=bool(r["tied"]),
                        parameters=int(r["parameters"]), train_loss=float(r["train_loss"]),
                        heldout_loss=float(r["heldout_loss"]), best_epoch=int(r["best_epoch"]),
-                       epochs_run=int(r["epochs_run"])) for r in data["rows"]]
+                       epochs_run=int(r["epochs_run"]), seed=int(r.get("seed", 0))) for r in data["rows"]]
         if not all(math.isfinite(r.train_loss) and math.isfinite(r.heldout_loss) for r in rows):
             raise ValueError("a loss is not a finite number")
         return GapTable(rows=rows, recipe=dict(data.get("recipe", {})))

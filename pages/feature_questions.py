@@ -16,7 +16,7 @@ from models.generalisation import GapTable, learning_curve, load_gap_table, para
 from pages.common import ModelChoice, query_choice, set_query, state_from_query
 from pages.feature_plots import learning_curves_figure, painted_rgb, rgb_rows
 from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
-                                gap_rows, reactivation_findings)
+                                gap_rows, reactivation_findings, shown_outside_shares)
 from pages.figures import png_bytes
 
 SHOWN = 8  # held-out images per decoding row
@@ -108,7 +108,8 @@ def decodings_section(choices: list[ModelChoice]) -> None:
             decodings = held_out_decodings(choice)
             results[choice.title] = (choice, decodings)
             st.image(_decoding_png(choice.cache_key, decodings), output_format="PNG",
-                     caption=f"{choice.title}: first {SHOWN} held-out images; rows: {DECODING_ROWS}")
+                     caption=f"{choice.title}: first {SHOWN} held-out images; rows: {DECODING_ROWS}; "
+                             f"{shown_outside_shares(decodings, SHOWN)}")
             tables.append(pd.DataFrame(decoding_table(decodings)).assign(model=choice.title))
     if not results:
         return

@@ -34,6 +34,12 @@ def decoding_table(decodings: Decodings) -> list[dict]:
     return rows
 
 
+def shown_outside_shares(decodings: Decodings, shown: int) -> str:
+    """The share of each shown image outside W's row space, in the order the pictures show them."""
+    shares = ", ".join(f"{100 * float(v):.0f}%" for v in decodings.outside_share[:shown])
+    return f"share of each image outside W's row space: {shares}"
+
+
 def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
     """What the table says about question (b) for one model, one sentence per point."""
     s = decodings.scores
@@ -144,6 +150,10 @@ def gap_rows(table: GapTable) -> list[dict]:
     return rows
 
 
+def _digits(sizes) -> str:
+    return " and ".join(f"{size:,}" for size in sizes)
+
+
 def gap_findings(table: GapTable) -> list[str]:
     """What the gap table shows, setting by setting; says so where it does not support "tied regularises"."""
     pairs = table.pairs()
@@ -153,28 +163,59 @@ def gap_findings(table: GapTable) -> list[str]:
     better_heldout = [(t, u) for t, u in pairs if t.heldout_loss < u.heldout_loss]
     out = [f"Tied has the smaller generalisation gap (held-out − train) in **{len(smaller_gap)} of {len(pairs)}** "
            f"settings and the lower held-out loss in **{len(better_heldout)} of {len(pairs)}**."]
-    for size in table.train_sizes:
-        here = [(t, u) for t, u in pairs if t.train_size == size]
+    by_size = {size: [(t, u) for t, u in pairs if t.train_size == size] for size in table.train_sizes}
+    by_size = {size: here for size, here in by_size.items() if here}
+    for size, here in by_size.items():
         parts = [f"{t.width} units: tied {t.gap:.1f}, untied {u.gap:.1f}" for t, u in here]
         out.append(f"With {size:,} training digits the gaps are " + "; ".join(parts) + ".")
-    if len(table.train_sizes) > 1:
-        large, small = table.train_sizes[0], table.train_sizes[-1]
-        mean_gap = {size: sum(t.gap + u.gap for t, u in pairs if t.train_size == size) /
-                    (2 * sum(1 for t, _ in pairs if t.train_size == size)) for size in (large, small)}
+    if len(by_size) > 1:
+        large, small = max(by_size), min(by_size)
+        mean_gap = {size: sum(t.gap + u.gap for t, u in by_size[size]) / (2 * len(by_size[size]))
+                    for size in (large, small)}
         grows = "grows" if mean_gap[small] > mean_gap[large] else "does not grow"
         out.append(f"Cutting the training set from {large:,} to {small:,} digits {grows} the mean gap "
                    f"({mean_gap[large]:.1f} → {mean_gap[small]:.1f}).")
-    if len(smaller_gap) == len(pairs) and len(better_heldout) == len(pairs):
-        out.append("**So:** here tying W′ = Wᵀ acts as a regulariser: fewer weights, a smaller gap and a better "
-                   "held-out loss in every setting.")
-    elif len(smaller_gap) == len(pairs):
-        out.append("**So:** tying always narrows the gap here, but a narrower gap is not a better model: the "
-                   f"untied decoder still reconstructs held-out digits better in {len(pairs) - len(better_heldout)} "
-                   f"of {len(pairs)} settings. Tied weights regularise by fitting the training digits less well.")
-    elif not smaller_gap:
-        out.append("**So:** these numbers do not support \"tied weights regularise\": the untied model has the "
-                   "smaller gap in every setting.")
-    else:
-        out.append(f"**So:** the evidence for \"tied weights regularise\" is mixed: tied narrows the gap in "
-                   f"{len(smaller_gap)} of {len(pairs)} settings, not in the others.")
+    spread = None
+    for size, width, differences in table.seed_repeats():
+        low, high = min(differences.values()), max(differences.values())
+        spread = high - low if spread is None else max(spread, high - low)
+        seeds = ", ".join(str(seed) for seed in differences)
+        out.append(f"Seed to seed: retrained with seeds {seeds}, the {size:,}-digit, {width}-unit pair's untied − "
+                   f"tied gap runs from {low:.1f} to {high:.1f}, a spread of {high - low:.1f}.")
+    if spread is not None:
+        clear = [(t, u) for t, u in pairs if abs(u.gap - t.gap) > spread]
+        out.append(f"{len(clear)} of {len(pairs)} settings differ in gap by more than that spread.")
+    out.append(_gap_verdict(pairs, by_size, smaller_gap, better_heldout, spread))
     return out
+
+
+def _clear(here, spread) -> str:
+    """How many of these pairs differ in gap by more than the seed-to-seed spread ("" when it is unknown)."""
+    if spread is None:
+        return ""
+    clear = sum(abs(u.gap - t.gap) > spread for t, u in here)
+    return f" (by more than the seed-to-seed spread at {clear} of {len(here)} widths)"
+
+
+def _gap_verdict(pairs, by_size, smaller_gap, better_heldout, spread=None) -> str:
+    if len(smaller_gap) == len(pairs) and len(better_heldout) == len(pairs):
+        return ("**So:** here tying W′ = Wᵀ acts as a regulariser: fewer weights, a smaller gap and a better "
+                "held-out loss in every setting.")
+    if len(smaller_gap) == len(pairs):
+        return ("**So:** tying always narrows the gap here, but a narrower gap is not a better model: the untied "
+                f"decoder still reconstructs held-out digits better in {len(pairs) - len(better_heldout)} of "
+                f"{len(pairs)} settings. Tied weights regularise by fitting the training digits less well.")
+    if not smaller_gap:
+        return ("**So:** these numbers do not support \"tied weights regularise\": the untied model has the "
+                "smaller gap in every setting.")
+    narrows = [size for size, here in by_size.items() if all(t.gap < u.gap for t, u in here)]
+    widens = [size for size, here in by_size.items() if all(t.gap >= u.gap for t, u in here)]
+    if narrows and widens and len(narrows) + len(widens) == len(by_size):
+        narrowed = [pair for size in narrows for pair in by_size[size]]
+        return (f"**So:** tying acts as a regulariser only with {_digits(sorted(narrows))} training digits, "
+                f"where it narrows the gap at every width{_clear(narrowed, spread)}; with "
+                f"{_digits(sorted(widens))} the untied model has the "
+                f"smaller gap at every width. Tied has the lower held-out loss in {len(better_heldout)} of "
+                f"{len(pairs)} settings.")
+    return (f"**So:** the evidence for \"tied weights regularise\" is mixed: tied narrows the gap in "
+            f"{len(smaller_gap)} of {len(pairs)} settings, not in the others.")

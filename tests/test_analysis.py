@@ -345,6 +345,16 @@ def test_gap_table_round_trips_and_pairs_tied_with_untied(tmp_path):
     assert table.row(50, 500, True).gap == 20.0
 
 
+def test_gap_table_pairs_the_main_seed_and_measures_repeats_of_other_seeds():
+    rows = [_row(50, 500, True, 90, 110), _row(50, 500, False, 80, 115),  # seed 0: untied − tied gap = 15
+            GapRow(50, 500, True, 1, 91, 105, 5, 9, seed=1), GapRow(50, 500, False, 2, 82, 104, 5, 9, seed=1)]  # 8
+    table = GapTable(rows=rows, recipe={"seed": 0})
+    assert [(t.seed, u.seed) for t, u in table.pairs()] == [(0, 0)]
+    assert [(t.seed, u.seed) for t, u in table.pairs(seed=1)] == [(1, 1)]
+    assert table.seed_repeats() == [(500, 50, {0: 15.0, 1: 8.0})]
+    assert GapTable(rows=rows[:2], recipe={}).seed_repeats() == []
+
+
 def test_gap_table_absent_is_none_and_malformed_is_a_clear_error(tmp_path):
     assert load_gap_table(tmp_path / "missing.json") is None
     bad = tmp_path / "bad.json"
@@ -371,3 +381,9 @@ def test_the_gap_script_quick_mode_writes_a_table_the_page_can_read(tmp_path):
     assert isinstance(table, GapTable) and len(table.pairs()) == 2
     assert {r.train_size for r in table.rows} == {200, 50} and all(r.epochs_run <= 6 for r in table.rows)
     assert table.recipe["patience"] == 2 and "--quick" in table.recipe["command"]
+    assert [(size, width, sorted(d)) for size, width, d in table.seed_repeats()] == [(50, 4, [0, 1])]
+    # a second run with --reuse takes every run from the first table instead of training again
+    again = tmp_path / "again.json"
+    with mock.patch.object(script, "train_until_stopped", side_effect=AssertionError("trained again")):
+        assert script.main(["--quick", "--out", str(again), "--reuse", str(out)]) == 0
+    assert load_gap_table(again).rows == table.rows

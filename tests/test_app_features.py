@@ -264,6 +264,14 @@ def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_mod
         for line in decoding_findings(result, "sigmoid"):
             assert line in page
     assert "only the learned decoder g(W′h + b′) returned a finite image inside [0, 1]" in page
+    # each shown image's share outside W's row space, under its pictures
+    from models.analysis import outside_row_space_share  # noqa: PLC0415
+
+    tied = catalog_model("mnist_tied100")
+    shares = outside_row_space_share(tied.to_code.weight, held_out()[:8])
+    caption = next(img.proto.imgs[0].caption for img in at.get("image") if "outside W's row space" in
+                   img.proto.imgs[0].caption)
+    assert caption.endswith(", ".join(f"{100 * float(v):.0f}%" for v in shares))
 
 
 @needs_pair
@@ -361,21 +369,22 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
 
 
 # --- the sentences, against the numbers they are built from -----------------------------------------------------------
-def _pair_table(gaps):
+def _pair_table(gaps, seed=0, rows=None):
     """A GapTable from (size, width, tied train, tied held-out, untied train, untied held-out) tuples."""
     from models.generalisation import GapRow, GapTable  # noqa: PLC0415
 
-    rows = []
+    rows = list(rows or [])
     for size, width, tt, th, ut, uh in gaps:
-        rows += [GapRow(width, size, True, 1, tt, th, 1, 1), GapRow(width, size, False, 2, ut, uh, 1, 1)]
-    return GapTable(rows=rows, recipe={})
+        rows += [GapRow(width, size, True, 1, tt, th, 1, 1, seed), GapRow(width, size, False, 2, ut, uh, 1, 1, seed)]
+    return GapTable(rows=rows, recipe={"seed": 0})
 
 
 @pytest.mark.parametrize(("gaps", "verdict"), [
     ([(4500, 50, 100, 102, 90, 104), (500, 50, 90, 100, 80, 105)], "acts as a regulariser"),
     ([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 100, 70, 95)], "a narrower gap is not a better model"),
     ([(4500, 50, 100, 110, 60, 65), (500, 50, 90, 120, 70, 95)], "do not support"),
-    ([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 120, 70, 95)], "mixed"),
+    ([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 120, 70, 95)], "acts as a regulariser only with 4,500 training"),
+    ([(4500, 50, 100, 102, 60, 65), (4500, 100, 90, 120, 70, 95)], "mixed"),
 ])
 def test_gap_findings_follow_the_numbers(gaps, verdict):
     from pages.feature_text import gap_findings  # noqa: PLC0415
@@ -385,6 +394,31 @@ def test_gap_findings_follow_the_numbers(gaps, verdict):
     smaller = sum((th - tt) < (uh - ut) for _, _, tt, th, ut, uh in gaps)
     assert f"in **{smaller} of 2** settings" in lines[0]
     assert "With 4,500 training digits the gaps are 50 units: tied" in lines[1]
+
+
+def test_gap_findings_measure_the_seed_to_seed_spread_and_count_clear_differences():
+    from pages.feature_text import gap_findings  # noqa: PLC0415
+
+    main = _pair_table([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 100, 80, 95)])  # untied − tied: 3 and 5
+    repeat = _pair_table([(500, 50, 90, 101, 80, 92)], seed=1, rows=main.rows)  # seed 1: 1
+    text = "\n".join(gap_findings(repeat))
+    assert "retrained with seeds 0, 1, the 500-digit, 50-unit pair's untied − tied gap runs from 1.0 to 5.0, " \
+           "a spread of 4.0" in text
+    assert "1 of 2 settings differ in gap by more than that spread" in text  # 5 > 4, 3 < 4
+    assert "Seed to seed" not in "\n".join(gap_findings(main))
+
+
+def test_the_size_split_verdict_says_how_many_differences_beat_the_seed_spread():
+    from pages.feature_text import gap_findings  # noqa: PLC0415
+
+    # 4,500 digits: untied narrower at both widths; 500: tied narrower by 6 and by 1; seeds spread 3 at (500, 50)
+    main = _pair_table([(4500, 50, 100, 105, 60, 62), (4500, 100, 100, 104, 60, 63),
+                        (500, 50, 90, 110, 80, 106), (500, 100, 90, 100, 80, 91)])
+    table = _pair_table([(500, 50, 90, 110, 80, 103)], seed=1, rows=main.rows)
+    verdict = gap_findings(table)[-1]
+    assert verdict.startswith("**So:** tying acts as a regulariser only with 500 training digits, where it narrows "
+                              "the gap at every width (by more than the seed-to-seed spread at 1 of 2 widths); "
+                              "with 4,500 the untied model has the smaller gap at every width.")
 
 
 def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
