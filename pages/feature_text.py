@@ -141,9 +141,9 @@ def gap_rows(table: GapTable) -> list[dict]:
         rows.append({
             "training digits": tied.train_size, "units": tied.width,
             "tied: train / held-out": f"{tied.train_loss:.1f} / {tied.heldout_loss:.1f}",
-            "tied gap": round(tied.gap, 1),
+            "tied gap": f"{tied.gap:.1f}",
             "untied: train / held-out": f"{untied.train_loss:.1f} / {untied.heldout_loss:.1f}",
-            "untied gap": round(untied.gap, 1),
+            "untied gap": f"{untied.gap:.1f}",
             "parameters tied / untied": f"{tied.parameters:,} / {untied.parameters:,}",
             "kept epoch tied / untied": f"{tied.best_epoch} / {untied.best_epoch}",
         })

@@ -347,6 +347,10 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
         at = run_page(left=SINGLE[0], right=SINGLE[0])
         gap = at.table[-1].value
         assert len(gap) == len(shipped.pairs())
+        for tied, untied in shipped.pairs():
+            row = gap.loc[(tied.train_size, tied.width)]
+            assert (row["tied gap"], row["untied gap"]) == (f"{tied.gap:.1f}", f"{untied.gap:.1f}")
+            assert row["tied: train / held-out"] == f"{tied.train_loss:.1f} / {tied.heldout_loss:.1f}"
         for line in gap_findings(shipped):
             assert line in texts(at)
 
@@ -356,7 +360,7 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
     monkeypatch.setattr(generalisation, "GAP_FILE", path)
     at = run_page(left=SINGLE[0], right=SINGLE[0])
     gap = at.table[-1].value
-    assert gap.loc[(500, 50), "tied gap"] == 20.0 and gap.loc[(500, 50), "untied gap"] == 35.5
+    assert gap.loc[(500, 50), "tied gap"] == "20.0" and gap.loc[(500, 50), "untied gap"] == "35.5"
     assert "Tied has the smaller generalisation gap (held-out − train) in **1 of 1**" in texts(at)
 
     monkeypatch.setattr(generalisation, "GAP_FILE", tmp_path / "absent.json")
