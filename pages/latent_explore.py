@@ -23,7 +23,7 @@ from pages.latent_plots import SliderRange, grid_axes, slider_range
 from pages.plane_views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 
 PC_COUNT, PC_LIMIT, PC_STEP = 4, 3.0, 0.02  # sliders on the top principal directions, ±3 standard deviations
-SINGLE_PX = 150  # the pinned panel's two pictures
+SINGLE_PX = 150  # the pinned panel's pictures
 
 
 # --- shared pieces ------------------------------------------------------------------------------------------
@@ -101,15 +101,26 @@ def outside_code_range(model: Autoencoder, z: torch.Tensor) -> str:
             f"a code the encoder can never produce.")
 
 
-def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, what: str) -> None:
-    """The server's decode of z beside the held-out image whose code is nearest to it."""
+def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, in_browser: bool) -> None:
+    """The held-out image whose code is nearest to the pinned z, beside the server's decode of z when the
+    browser does not decode it (the plane shows it large already)."""
     index, distance = nearest_code(codes, z)
-    decoded_slot, nearest_slot = st.columns(2)
     shown = ", ".join(f"{v:.2f}" for v in z[:3].tolist()) + (", …" if len(z) > 3 else "")
-    show(decode_one(choice.model, z), f"{what}: z = ({shown}), decoded on the server.{outside_code_range(choice.model, z)}",
-         where=decoded_slot)
-    show(to_uint8(choice.data.test[index:index + 1])[0], f"Nearest: {label_of(choice, index)}, "
-         f"{distance:.2f} away in z", where=nearest_slot)
+    nearest = (_thumbnail(choice.cache_key, choice.data, index), f"Nearest to the pinned z = ({shown}): "
+               f"{label_of(choice, index)}, {distance:.2f} away{outside_code_range(choice.model, z)}")
+    if in_browser:
+        show(*nearest)
+        return
+    decoded_slot, nearest_slot = st.columns(2)
+    show(decode_one(choice.model, z), f"Pinned: z = ({shown}), decoded on the server.", where=decoded_slot)
+    show(*nearest, where=nearest_slot)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _thumbnail(key: str, _data, index: int) -> np.ndarray:
+    """One held-out image, enlarged: the same few recur as a slider sweeps, so each is made once."""
+    image = to_uint8(_data.test[index:index + 1])[0]
+    return enlarge(image, zoom_factor(image.shape[0], SINGLE_PX))
 
 
 # --- a 2-D latent ---------------------------------------------------------------------------------------------
@@ -140,8 +151,10 @@ def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRa
                 st.session_state[key] = b.snap(value)
 
         if plane_id is not None:
-            bridge(plane_id, key="bridge_manifold", pin=(z1, z2), on_pin=on_pin)
-        pinned_panel(choice, codes, torch.tensor([z1, z2]), "Pinned")
+            bridge(plane_id, key="bridge_manifold", pin=(z1, z2), on_pin=on_pin,
+                   live={"x": {"key": "z1", "scale": 1.0}, "y": {"key": "z2", "scale": 1.0}, "base": None,
+                         "terms": []})
+        pinned_panel(choice, codes, torch.tensor([z1, z2]), in_browser=plane_id is not None)
 
 
 # --- a wider latent: the plane of the first two principal directions -----------------------------------------
@@ -179,7 +192,35 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
 
         if plane_id is not None:
             base = pca.code([0.0, 0.0, *values[2:]])  # the other directions; the plane adds PC1 and PC2
+            terms = [{"key": key, "vector": (pca.std[j] * pca.directions[j]).tolist()}
+                     for j, key in enumerate(keys) if j >= 2]
             bridge(plane_id, key="bridge_pca", pin=(values[0] * std[0], values[1] * std[1]), base=base.tolist(),
-                   on_pin=on_pin)
-        pinned_panel(choice, codes, pca.code(values), "Pinned")
+                   on_pin=on_pin, live={"x": {"key": "pc1", "scale": std[0]}, "y": {"key": "pc2", "scale": std[1]},
+                                        "base": pca.mean.tolist(), "terms": terms})
+        pinned_panel(choice, codes, pca.code(values), in_browser=plane_id is not None)
 
+
+# --- a plane without sliders (Holes, the code of a user's image) ---------------------------------------------
+@st.fragment
+def free_pin(choice: ModelChoice, codes: torch.Tensor, key: str, plane_id: str | None, overlays: list[dict],
+             hint: str, extent: tuple[float, float, float, float] | None = None) -> None:
+    """The plane's pin lives in session state, per model (a pin made on another model is not shown)."""
+    with user_errors():
+        state_key = f"{key}_pin"
+        pin = st.session_state.get(state_key)
+        if st.session_state.get(f"{state_key}_model") != choice.cache_key:
+            pin = None
+        if plane_id is not None:
+            bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=overlays, on_pin=_remember(state_key, choice),
+                   extent=extent)
+        if pin is None:
+            st.caption(hint)
+            return
+        pinned_panel(choice, codes, torch.tensor(pin, dtype=torch.float32), in_browser=plane_id is not None)
+
+
+def _remember(state_key: str, choice: ModelChoice):
+    def on_pin(x: float, y: float) -> None:
+        st.session_state[state_key] = (x, y)
+        st.session_state[f"{state_key}_model"] = choice.cache_key
+    return on_pin

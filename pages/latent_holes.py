@@ -9,10 +9,9 @@ import torch
 from models.latent_analysis import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, holes, region_axes
 from pages.common import ModelChoice, held_out_codes, model_names, pick_model, query_choice, set_query, \
     state_from_query, title_of
-from pages.components.latent_plane import bridge
-from pages.latent_explore import draw_plane, pinned_panel, show, user_errors
+from pages.latent_explore import draw_plane, free_pin, show
 from pages.latent_plots import tile_marked
-from pages.plane_views import holes_plane
+from pages.plane_views import codes_plane
 
 HOLES_GRID = 15
 GRID_PX = 400
@@ -71,34 +70,11 @@ def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
     distance.metric("Distance to a code", f"{stats.mean_distance:.2f}",
                     help="Mean distance from a grid point to its nearest held-out code")
     regions = [_rect(*region_axes(codes, name, 2)[:2]) for name in REGIONS]
-    plane_id = draw_plane(other, f"holes_{key}", holes_plane(codes, regions), codes, codes)
-    _picked(other, codes, key, plane_id, _rect(xs, ys))
+    plane_id = draw_plane(other, f"holes_{key}", codes_plane(codes, regions), codes, codes)
+    free_pin(other, codes, key, plane_id, [{"rect": list(_rect(xs, ys)), "color": "#d62728"}],
+             "Click the plane to pin a z: its decode and the nearest held-out image appear here.")
     return len(codes)
 
 
 def _rect(xs: torch.Tensor, ys: torch.Tensor) -> tuple[float, float, float, float]:
     return float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1])
-
-
-@st.fragment
-def _picked(other: ModelChoice, codes: torch.Tensor, key: str, plane_id: str | None, region) -> None:
-    with user_errors():
-        state_key = f"{key}_pin"
-        pin = st.session_state.get(state_key)
-        if pin is not None and st.session_state.get(f"{state_key}_model") != other.cache_key:
-            pin = None  # a pin on the model this picker showed before
-        if plane_id is not None:
-            bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=[{"rect": list(region), "color": "#d62728"}],
-                   on_pin=_remember(state_key, other.cache_key))
-        if pin is None:
-            st.caption("Click the plane to pin a z: its decode and the nearest held-out image appear here.")
-            return
-        pinned_panel(other, codes, torch.tensor(pin, dtype=torch.float32), "Pinned")
-
-
-def _remember(state_key: str, model_key: str):
-    """A pin on a plane without sliders: kept in session state, with the model it was made on."""
-    def on_pin(x: float, y: float) -> None:
-        st.session_state[state_key] = (x, y)
-        st.session_state[f"{state_key}_model"] = model_key
-    return on_pin

@@ -1,9 +1,10 @@
 """What each latent plane of the app shows, as plain data (no streamlit, so it tests directly): the plane's
 coordinates for a 2-D code, for the first two principal directions of a wider code, and for the Holes
-comparison; the payload the browser receives; and the held-out code nearest to a z."""
+comparison (and any map of codes); the payload the browser receives; and the held-out code nearest to a z."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -67,19 +68,19 @@ def pca_plane(pca: Principal, limit: float) -> PlaneSpec:
                      base=_floats(pca.mean), std=(s1, s2))
 
 
-def holes_plane(codes: torch.Tensor, regions: list[tuple[float, float, float, float]]) -> PlaneSpec:
-    """Holes: a 2-D code over every held-out code and every region the page can outline."""
+def codes_plane(codes: torch.Tensor, regions: Sequence[tuple[float, float, float, float]] = ()) -> PlaneSpec:
+    """A 2-D code over every held-out code and every region the page may outline (Holes)."""
     x0 = min([float(codes[:, 0].min())] + [r[0] for r in regions])
     x1 = max([float(codes[:, 0].max())] + [r[1] for r in regions])
     y0 = min([float(codes[:, 1].min())] + [r[2] for r in regions])
     y1 = max([float(codes[:, 1].max())] + [r[3] for r in regions])
     pad_x, pad_y = 0.04 * (x1 - x0) or 1.0, 0.04 * (y1 - y0) or 1.0
     extent = (x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y)
-    first = regions[0]
+    centre = regions[0] if regions else extent
     return PlaneSpec(mode="latent", x_label="z1", y_label="z2", extent=extent, bounds=extent,
                      step=(_arrow_step(extent[0], extent[1]), _arrow_step(extent[2], extent[3])),
-                     start=((first[0] + first[1]) / 2, (first[2] + first[3]) / 2), v1=(1.0, 0.0), v2=(0.0, 1.0),
-                     base=(0.0, 0.0))
+                     start=((centre[0] + centre[1]) / 2, (centre[2] + centre[3]) / 2), v1=(1.0, 0.0),
+                     v2=(0.0, 1.0), base=(0.0, 0.0))
 
 
 def plane_payload(plane_id: str, title: str, model: Autoencoder, spec: PlaneSpec, xy: torch.Tensor,

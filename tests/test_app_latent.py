@@ -101,8 +101,7 @@ def test_page_runs_for_every_catalog_model(name):
     model = load_checkpoint(CATALOG[name].path)[0]
     assert np.array_equal(weights["weights"], decoder_program(model).weights)  # the model's own decoder
     assert header["count"] == 500 if CATALOG[name].dataset == "mnist" else header["count"] > 0
-    image_url(at, "Pinned: z = (")
-    assert caption_of(at, "Nearest: held-out #")
+    assert caption_of(at, "Nearest to the pinned z = (").split(": ", 1)[1].startswith("held-out #")
     interpolation = open_page(name, tab=INTERPOLATION)
     image_url(interpolation, "A: held-out #0")
     assert interpolation.number_input(key="a").value == 0 and interpolation.number_input(key="b").value == 1
@@ -129,14 +128,17 @@ def test_the_plane_spans_the_sliders_and_outlines_the_grid():
 
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
-def test_moving_z1_moves_the_pin_the_decode_and_the_url():
+def test_moving_z1_moves_the_pin_the_nearest_image_and_the_url(mnist_test):
+    codes = load_checkpoint(CATALOG[VAE2].path)[0].embed(mnist_test)
     at = open_page(VAE2)
-    before = image_url(at, "Pinned: z = (")
     at.slider(key="z1").set_value(1.5).run()
     assert not at.exception
-    assert image_url(at, "Pinned: z = (") != before
-    assert caption_of(at, "Pinned: z = (").startswith("Pinned: z = (1.50, 0.00)")
+    caption = caption_of(at, "Nearest to the pinned z = (")
+    assert caption.startswith("Nearest to the pinned z = (1.50, 0.00): held-out #")
+    nearest = int((codes - torch.tensor([1.5, 0.0])).norm(dim=1).argmin())
+    assert f"held-out #{nearest}," in caption
     assert bridge_data(at, "bridge_manifold")["pin"] == [1.5, 0.0]  # the plane's marker follows
+    assert bridge_data(at, "bridge_manifold")["live"]["x"] == {"key": "z1", "scale": 1.0}  # and mirrors the slider
     assert at.query_params["z1"] == "1.5"
 
 
@@ -150,7 +152,7 @@ def test_a_pin_on_the_plane_moves_the_sliders_and_url_and_shows_the_nearest_imag
         slider = at.slider(key=key)
         assert slider.value == pytest.approx(float(codes[7, dim]), abs=slider.step / 2 + 1e-6)
     assert at.query_params["z1"] == f"{at.slider(key='z1').value:.3g}"
-    assert caption_of(at, "Nearest: held-out #7, class ")
+    assert ": held-out #7, class " in caption_of(at, "Nearest to the pinned z")
     assert bridge_data(at, "bridge_manifold")["pin"] == [at.slider(key="z1").value, at.slider(key="z2").value]
 
 
@@ -235,7 +237,7 @@ def test_a_decoder_too_large_for_the_browser_keeps_its_sliders(mnist_test):
     end = at.slider(key="z1").max
     moved = open_big(z1=repr(end))  # the sliders still decode, on the server
     assert moved.slider(key="z1").value == end
-    assert image_url(moved, "Pinned: z = (") != image_url(at, "Pinned: z = (")
+    assert image_url(moved, "Pinned: z = (") != image_url(at, "Pinned: z = (")  # decoded on the server
 
 
 # --- interpolation and samples ---------------------------------------------------------------------------------
@@ -302,16 +304,16 @@ def test_holes_section_compares_ae_and_vae_over_the_chosen_region():
 def test_a_pin_on_a_holes_plane_shows_its_decode_and_nearest_image(mnist_test):
     codes = load_checkpoint(CATALOG[AE2].path)[0].embed(mnist_test)
     at = open_page(VAE2, tab=HOLES)
-    assert not [image for image in at.get("image") if image.captions[0].startswith("Pinned")]
+    assert not [image for image in at.get("image") if image.captions[0].startswith("Nearest to the pinned")]
     far = [float(codes[:, 0].max()) + 5, float(codes[:, 1].max()) + 5]  # deep in a hole
     pin(at, "bridge_holes_ae", {"x": far[0], "y": far[1], "seq": 1})
     assert bridge_data(at, "bridge_holes_ae")["pin"] == pytest.approx(far)
     assert bridge_data(at, "bridge_holes_vae")["pin"] is None  # each plane keeps its own pin
     index = int((codes - torch.tensor(far)).norm(dim=1).argmin())
-    nearest = caption_of(at, "Nearest: held-out #")
-    assert nearest.startswith(f"Nearest: held-out #{index},")
+    nearest = caption_of(at, "Nearest to the pinned z")
+    assert f": held-out #{index}," in nearest
     distance = float((codes[index] - torch.tensor(far)).norm())
-    assert f"{distance:.2f} away in z" in nearest
+    assert f"{distance:.2f} away" in nearest
 
 
 # --- a latent above 2: principal directions --------------------------------------------------------------------
@@ -320,10 +322,10 @@ def test_principal_sliders_decode_live_and_go_in_the_url():
     at = open_page(WIDE)
     labels = [at.slider(key=f"pc{k}").label for k in range(1, 5)]
     assert all("% of variance" in label for label in labels)
-    before = image_url(at, "Pinned: z = (")
+    before = caption_of(at, "Nearest to the pinned z")
     at.slider(key="pc1").set_value(2.0).run()
     assert not at.exception
-    assert image_url(at, "Pinned: z = (") != before
+    assert caption_of(at, "Nearest to the pinned z") != before
     assert at.query_params["pc1"] == "2"
     assert open_page(WIDE, pc1="2", pc2="7").slider(key="pc2").value == 3.0  # clamped to ±3 σ
 
@@ -340,6 +342,10 @@ def test_the_pc_plane_pin_and_base_follow_the_sliders(mnist_test):
     assert data["base"] == pytest.approx(pca.code([0.0, 0.0, 2.0]).tolist(), abs=1e-4)
     plane = unpack(component(at, "plane_pca").proto.bytes)[0]["plane"]
     assert plane["mode"] == "pca" and plane["v1"] == pytest.approx(pca.directions[0].tolist(), abs=1e-5)
+    live = data["live"]  # what the browser needs to follow the sliders as they move: z = base + Σ a_k·σ_k·v_k
+    assert live["x"]["key"] == "pc1" and live["x"]["scale"] == pytest.approx(float(pca.std[0]))
+    assert [t["key"] for t in live["terms"]] == ["pc3", "pc4"]
+    assert live["terms"][0]["vector"] == pytest.approx((pca.std[2] * pca.directions[2]).tolist(), abs=1e-5)
 
 
 @needs(WIDE is None, reason="needs a 16-D MNIST model")
@@ -409,10 +415,10 @@ def test_pc_codes_outside_a_sigmoid_codes_range_are_flagged(mnist_test):
     z = principal_directions(codes, 4).code([3.0])
     outside = int(((z <= 0) | (z >= 1)).sum())
     at = open_page("mnist_tied100", pc1="3")
-    caption = caption_of(at, "Pinned: z = (")
+    caption = caption_of(at, "Nearest to the pinned z")
     assert outside > 0  # 3σ along PC1 leaves the unit cube the sigmoid codes live in
     assert f"{outside} of its 100 components lie outside sigmoid's range (0, 1)" in caption
-    assert "outside" not in caption_of(open_page("mnist_tied100"), "Pinned: z = (")  # the mean code is reachable
+    assert "outside" not in caption_of(open_page("mnist_tied100"), "Nearest to the pinned z")  # the mean code is reachable
 
 
 def test_session_trained_models_without_labels_on_larger_images():
@@ -451,8 +457,7 @@ def test_session_trained_models_without_labels_on_larger_images():
         header, arrays = unpack(plane.proto.bytes)
         assert header["program"]["image_shape"] == [1, 64, 64] and header["label_names"] == []
         assert arrays["labels"].tolist() == [-1] * 12
-        assert caption_of(at, "Nearest: held-out #").startswith("Nearest: held-out #")
-        assert "class" not in caption_of(at, "Nearest: held-out #")  # no class to name
+        assert "class" not in caption_of(at, "Nearest to the pinned z")  # no class to name
         at = open_trained(name, INTERPOLATION)
         assert caption_of(at, "A: held-out #0") == "A: held-out #0"
         assert at.number_input(key="b").max == 11

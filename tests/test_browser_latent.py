@@ -80,7 +80,7 @@ def test_a_click_pins_z_in_the_url_and_the_sliders(server, page):
         value = slider_value(page, key)
         assert value == pytest.approx(expected, abs=0.03)  # the slider's step, about 0.02
         assert float(url[key]) == pytest.approx(value, abs=0.01)
-    assert page.get_by_text("Nearest: held-out #", exact=False).count() == 1
+    assert page.get_by_text("Nearest to the pinned z", exact=False).count() == 1
     page.screenshot(path=str(ARTIFACTS / "latent-pinned.png"), full_page=True)
 
 
@@ -105,6 +105,22 @@ def test_a_slider_step_moves_the_planes_pin(server, page):
     after = decoded(page)
     assert after[2] != before[2]  # the plane decoded the slider's z, in the browser
     assert float(after[0].split(",")[0]) == pytest.approx(slider_value(page, "z1"), abs=1e-4)
+
+
+def test_the_plane_follows_a_slider_before_the_server_answers(server, page):
+    """The plane mirrors the page's slider as it moves: it decodes the new z before Python's answer arrives."""
+    open_latent(page, server, "mnist_vae2", "&z1=0&z2=0")
+    page.evaluate("""() => {
+        window.__order = [];
+        window.addEventListener('aex-decoded', () => window.__order.push('decoded'), {once: true});
+        window.addEventListener('aex-bridge', () => window.__order.push('answer'), {once: true});
+    }""")
+    page.get_by_role("slider", name="z1").first.focus()
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    assert page.evaluate("() => window.__order") == ["decoded", "answer"]
+    assert float(decoded(page)[0].split(",")[0]) == pytest.approx(0.02, abs=1e-6)  # one slider step
+    assert "z1=0.02" in page.url
 
 
 def _browser_decodes(page, codes: torch.Tensor) -> np.ndarray:

@@ -17,7 +17,7 @@ from models.export import decoder_program
 from models.latent_analysis import principal_directions
 from pages.components.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
 from pages.latent_plots import SliderRange
-from pages.plane_views import (MAX_BROWSER_WEIGHTS, browser_can_decode, holes_plane, latent_plane, nearest_code,
+from pages.plane_views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,
                                pca_plane, plane_payload)
 
 COMPONENT = Path(__file__).resolve().parents[1] / "pages" / "components" / "latent_plane"
@@ -92,9 +92,9 @@ def test_pca_plane_coordinates_rebuild_the_principal_code():
     assert plane.std == pytest.approx((float(pca.std[0]), float(pca.std[1])))
 
 
-def test_holes_plane_covers_every_code_and_region():
+def test_codes_plane_covers_every_code_and_region():
     codes = torch.tensor([[0.0, 0.0], [10.0, -4.0]])
-    plane = holes_plane(codes, [(-3.0, 3.0, -3.0, 3.0), (-1.0, 12.0, -5.0, 1.0)])
+    plane = codes_plane(codes, [(-3.0, 3.0, -3.0, 3.0), (-1.0, 12.0, -5.0, 1.0)])
     x0, x1, y0, y1 = plane.extent
     assert x0 < -3 and x1 > 12 and y0 < -5 and y1 > 3
     assert plane.start == (0.0, 0.0)

@@ -37,8 +37,13 @@ def plane(payload: bytes, key: str) -> None:
 
 
 def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[float] | None = None,
-           overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None) -> None:
-    """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane."""
+           overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None,
+           extent: Sequence[float] | None = None, live: dict | None = None) -> None:
+    """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane.
+    overlays: {"rect": [x0, x1, y0, y1]} or {"point": [x, y], "label": …}; extent: a wider view than the
+    payload's, without sending the payload again. live: the page's sliders that set the pin, mirrored in the
+    browser as they move: {"x": {"key", "scale"}, "y": {"key", "scale"}, "base": [...] or None,
+    "terms": [{"key", "vector"}]}, so z = base + Σ value·vector with x·scale and y·scale on the plane."""
 
     def pinned() -> None:
         value = (st.session_state.get(key) or {}).get("pin")
@@ -48,7 +53,8 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
                 on_pin(x, y)
 
     data = {"plane": plane_id, "pin": None if pin is None else [float(v) for v in pin],
-            "base": None if base is None else [float(v) for v in base], "overlays": list(overlays)}
+            "base": None if base is None else [float(v) for v in base], "overlays": list(overlays),
+            "extent": None if extent is None else [float(v) for v in extent], "live": live}
     _bridge_component()(data=data, key=key, on_pin_change=pinned, width="stretch", height=0)
 
 

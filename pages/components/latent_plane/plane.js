@@ -141,7 +141,7 @@ class Plane {
     this.h = header;
     this.b = buffers;
     this.decoder = decoder;
-    this.plane = header.plane;
+    this.plane = { ...header.plane };
     this.n = header.count;
     this.latent = header.program.latent;
     const [c, height, width] = header.program.image_shape;
@@ -248,6 +248,7 @@ class Plane {
     c.removeEventListener("click", this.onClick);
     c.removeEventListener("keydown", this.onKey);
     this.observer.disconnect();
+    if (this.sliderObserver) this.sliderObserver.disconnect();
     if (this.frame) cancelAnimationFrame(this.frame);
     const reg = registry();
     if (reg.planes.get(this.h.id) === this) reg.planes.delete(this.h.id);
@@ -257,9 +258,51 @@ class Plane {
   // and overlays (e.g. the Holes region). Applied without telling Python back.
   update(state) {
     if (state.base && state.base.length === this.latent) this.base = Float32Array.from(state.base);
+    this.follow(state.live || null);
+    // A page may widen the plane (e.g. to reach the code of a user's image) without a new payload.
+    const extent = Array.isArray(state.extent) && state.extent.length === 4 ? state.extent : null;
+    this.plane.extent = extent || this.h.plane.extent;
+    this.plane.bounds = extent || this.h.plane.bounds;
     this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
     this.overlays = state.overlays || [];
     this.drawStatic();
+    this.request(true);
+    window.dispatchEvent(new CustomEvent("aex-bridge", { detail: { plane: this.h.id } })); // Python answered
+  }
+
+  // The page's own sliders, mirrored as they move (keyboard or drag), before their value reaches the server:
+  // live = {x: {key, scale}, y: {key, scale}, base, terms: [{key, vector}]}, keys of Streamlit sliders.
+  follow(live) {
+    if (this.sliderObserver) this.sliderObserver.disconnect();
+    this.live = live;
+    if (!live) return;
+    this.sliderObserver = new MutationObserver(() => this.readSliders());
+    for (const key of this.liveKeys()) {
+      const input = sliderInput(key);
+      if (input) this.sliderObserver.observe(input, { attributes: true, attributeFilter: ["value", "aria-valuetext"] });
+    }
+  }
+
+  liveKeys() {
+    const live = this.live;
+    return [live.x.key, live.y.key, ...(live.terms || []).map((t) => t.key)];
+  }
+
+  readSliders() {
+    const live = this.live;
+    const value = (key) => { const input = sliderInput(key); return input ? Number(input.value) : NaN; };
+    const x = value(live.x.key) * live.x.scale;
+    const y = value(live.y.key) * live.y.scale;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+    if (live.base && live.base.length === this.latent) {
+      const base = Float32Array.from(live.base);
+      for (const term of live.terms || []) {
+        const a = value(term.key);
+        if (Number.isFinite(a)) for (let j = 0; j < this.latent; j++) base[j] += a * term.vector[j];
+      }
+      this.base = base;
+    }
+    this.pin = [x, y];
     this.request(true);
   }
 
@@ -362,7 +405,9 @@ class Plane {
     g.clip();
     this.drawTicks(g, ax, ay, bx, by, true);
     if (this.plane.grid) this.drawRect(g, this.plane.grid, "#888888", [6, 4], "rgba(0,0,0,0.03)");
-    for (const o of this.overlays) this.drawRect(g, o.rect, o.color || "#d62728", [8, 5], null, 3);
+    for (const o of this.overlays) {
+      if (o.rect) this.drawRect(g, o.rect, o.color || "#d62728", [8, 5], null, 3);
+    }
     const labels = this.b.labels;
     g.globalAlpha = 0.75;
     for (let i = 0; i < this.n; i++) {
@@ -372,6 +417,7 @@ class Plane {
       g.arc(px, py, 2.6, 0, 2 * Math.PI);
       g.fill();
     }
+    for (const o of this.overlays) if (o.point) this.drawPoint(g, o.point, o.label || "", o.color || "#111111");
     g.restore();
     g.strokeStyle = "#bbbbbb";
     g.lineWidth = 1;
@@ -406,6 +452,27 @@ class Plane {
       g.textAlign = "right";
       g.fillText(String(+t.toPrecision(4)), ax - 4, py + 4);
     }
+  }
+
+  drawPoint(g, [x, y], label, color) {
+    const [px, py] = this.toPixel(x, y);
+    g.globalAlpha = 1;
+    g.lineWidth = 3;
+    g.strokeStyle = "#ffffff";
+    g.beginPath();
+    g.arc(px, py, 8, 0, 2 * Math.PI);
+    g.stroke();
+    g.lineWidth = 2;
+    g.strokeStyle = color;
+    g.stroke();
+    if (!label) return;
+    g.font = "bold 13px sans-serif";
+    g.textAlign = "left";
+    g.lineWidth = 3;
+    g.strokeStyle = "#ffffff";
+    g.strokeText(label, px + 11, py - 9);
+    g.fillStyle = color;
+    g.fillText(label, px + 11, py - 9);
   }
 
   drawRect(g, [x0, x1, y0, y1], stroke, dash, fill, width = 1.5) {
@@ -478,6 +545,8 @@ class Plane {
     if (this.stats.decodeMs.length > 2000) this.stats.decodeMs.shift();
     this.decoded.dataset.z = Array.from(z, (v) => v.toFixed(4)).join(",");
     this.decoded.dataset.count = String(this.stats.decodes);
+    // For tests and benchmarks outside the shadow root: one event per picture drawn.
+    window.dispatchEvent(new CustomEvent("aex-decoded", { detail: { plane: this.h.id, what } }));
     const [index, distance] = this.nearestCode(z);
     this.drawThumb(index);
     const labels = { pointer: "under the pointer", pinned: "pinned", start: "at the start" };
@@ -503,6 +572,10 @@ class Plane {
     }
     this.thumb.getContext("2d").putImageData(data, 0, 0);
   }
+}
+
+function sliderInput(key) {
+  return document.querySelector(`.st-key-${CSS.escape(key)} input[type="range"]`);
 }
 
 function el(tag, className, text) {
