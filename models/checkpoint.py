@@ -1,7 +1,8 @@
 """Checkpoints: weights in safetensors, config and training record in JSON beside them. Never pickle.
 
-A checkpoint is `<name>.safetensors` + `<name>.json`. Loading validates the JSON, the config, and the name,
-shape and finiteness of every tensor, and raises CheckpointError naming the problem.
+A checkpoint is `<name>.safetensors` + `<name>.json`. Loading validates the JSON (its size, nesting depth and
+number lengths before parsing it), the config, and the name, shape, finiteness and size of every tensor, and
+raises CheckpointError naming the problem.
 """
 
 from __future__ import annotations
@@ -10,18 +11,22 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from models.autoencoders import Autoencoder, build_model
-from models.config import ModelConfig
+from models.config import ModelConfig, brief
 from models.errors import CheckpointError, ConfigError
 
 FORMAT = "autoencoder-explorer/1"
 MAX_WEIGHTS_BYTES = 256 * 2**20  # far above any model here; refuses an upload that would eat the server
 MAX_JSON_BYTES = 1 * 2**20
+MAX_JSON_DEPTH = 64  # a checkpoint's JSON nests 3-4 levels; Python's parser recurses once per level
+MAX_JSON_DIGITS = 40  # longer integers are no count or seed (and past 4,300 digits Python refuses to read them)
+MAX_WEIGHT = 1e6  # trained weights are of order 1 (the shipped ones stay below 2); 1e18 only overflows later
 
 
 def paths_for(path: str | Path) -> tuple[Path, Path]:
@@ -86,15 +91,50 @@ def from_bytes(weights: bytes, document: bytes, name: str = "checkpoint",
     return model.to(map_location).eval(), record
 
 
-def _parse_document(document: bytes, name: str) -> tuple[ModelConfig, dict]:
+def json_nesting_depth(document: bytes) -> int:
+    """How deeply a JSON text nests [ and {, brackets inside strings not counted; found without parsing, in
+    linear time, so a document of 100,000 nested brackets is refused before Python's parser recurses into it."""
+    b = np.frombuffer(document, dtype=np.uint8)
+    if b.size == 0:
+        return 0
+    index = np.arange(b.size)
+    last_plain = np.maximum.accumulate(np.where(b == ord("\\"), -1, index))  # last byte that is no backslash
+    backslashes_before = np.concatenate([[0], index[:-1] - last_plain[:-1]])
+    quote = (b == ord('"')) & (backslashes_before % 2 == 0)  # a quote no backslash escapes
+    in_string = (np.cumsum(quote) - quote) % 2 == 1
+    opens = (b == ord("[")) | (b == ord("{"))
+    closes = (b == ord("]")) | (b == ord("}"))
+    step = np.where(in_string, 0, opens.astype(np.int64) - closes)
+    return max(int(np.cumsum(step).max()), 0)
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_DIGITS:
+        raise CheckpointError(f"it holds a whole number {len(text.lstrip('-')):,} digits long; numbers in a "
+                              f"checkpoint are at most {MAX_JSON_DIGITS} digits")
+    return int(text)
+
+
+def parse_json(document: bytes, name: str):
+    """Parse a checkpoint's JSON; anything wrong with it is a CheckpointError naming the problem."""
+    depth = json_nesting_depth(document)
+    if depth > MAX_JSON_DEPTH:
+        raise CheckpointError(f"{name}: the config file nests lists or objects {depth:,} levels deep; a "
+                              f"checkpoint's JSON needs a few and at most {MAX_JSON_DEPTH} are accepted")
     try:
-        data = json.loads(document.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{name}: the config file is not valid JSON: {exc}") from exc
+        return json.loads(document.decode("utf-8"), parse_int=_parse_int)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{name}: the config file is not a checkpoint's JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise CheckpointError(f"{name}: the config file is not valid JSON: {brief(str(exc), 120)}") from None
+
+
+def _parse_document(document: bytes, name: str) -> tuple[ModelConfig, dict]:
+    data = parse_json(document, name)
     if not isinstance(data, dict) or "config" not in data:
         raise CheckpointError(f"{name}: the JSON has no 'config' object, so the model cannot be rebuilt")
     if data.get("format") != FORMAT:
-        raise CheckpointError(f"{name}: unknown checkpoint format {data.get('format')!r}; expected {FORMAT!r}")
+        raise CheckpointError(f"{name}: unknown checkpoint format {brief(data.get('format'))}; expected {FORMAT!r}")
     try:
         config = ModelConfig.from_dict(data["config"])
     except ConfigError as exc:
@@ -124,6 +164,11 @@ def _check_state(model: Autoencoder, state: dict[str, torch.Tensor], name: str) 
             raise CheckpointError(f"{name}: tensor {key} is {tensor.dtype}, expected {expected[key].dtype}")
         if not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name}: tensor {key} contains NaN or infinite values")
+        largest = float(tensor.abs().max()) if tensor.numel() else 0.0
+        if largest > MAX_WEIGHT:
+            raise CheckpointError(f"{name}: tensor {key} holds values up to {largest:.3g}; weights beyond "
+                                  f"±{MAX_WEIGHT:.0e} are refused, as they overflow (a trained autoencoder's are "
+                                  f"of order 1)")
 
 
 def _finite_json(value):

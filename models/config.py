@@ -49,13 +49,11 @@ class ModelConfig:
         # a hand-edited "latent": "two" into a ConfigError instead of a TypeError deep inside torch.
         _coerce(self, int_fields=("latent",), float_fields=("beta", "noise_level", "sparsity_weight",
                                                               "sparsity_target", "contractive_weight"))
-        try:
-            self.input_shape = tuple(int(v) for v in self.input_shape)
-            self.hidden = tuple(int(v) for v in self.hidden)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"input_shape and hidden must be lists of whole numbers: {exc}") from exc
+        # The same rule as latent: hidden [8.7] is refused, not truncated to 8.
+        self.input_shape = _whole_numbers("input_shape", self.input_shape)
+        self.hidden = _whole_numbers("hidden", self.hidden)
         if not isinstance(self.tied, bool):
-            raise ConfigError(f"tied must be true or false, got {self.tied!r}")
+            raise ConfigError(f"tied must be true or false, got {brief(self.tied)}")
 
     @property
     def input_dim(self) -> int:
@@ -83,7 +81,7 @@ class ModelConfig:
         _choice("noise", self.noise, NOISES)
         _choice("sparsity", self.sparsity, SPARSITIES)
         if len(self.input_shape) != 3:
-            raise ConfigError(f"input_shape must be (channels, height, width), got {self.input_shape}")
+            raise ConfigError(f"input_shape must be (channels, height, width), got {brief(list(self.input_shape))}")
         c, h, w = self.input_shape
         if not 1 <= c <= MAX_CHANNELS or min(h, w) < 4 or h * w > MAX_PIXELS:
             raise ConfigError(
@@ -171,22 +169,52 @@ class TrainConfig:
 
 
 def _choice(name: str, value, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {brief(value)}")
+
+
+MAX_WHOLE = 2**53  # any count or seed here is far smaller; beyond it a float no longer holds every integer
+
+
+def brief(value, limit: int = 40) -> str:
+    """A value as an error message quotes it: a hand-edited JSON can hold a megabyte string or a
+    4,000-digit number, and the message must stay one line."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number about {value.bit_length() * math.log10(2):,.0f} digits long"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _whole(name: str, value) -> int:
+    """2 and 2.0 pass; 2.5, true, "2", NaN and numbers beyond 2**53 are refused with one message."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
+        raise ConfigError(f"{name} must be a whole number, got {brief(value)}")
+    if abs(value) > MAX_WHOLE:
+        raise ConfigError(f"{name} is far out of range: {brief(value)}")
+    return int(value)
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {brief(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float: float() raises instead of giving inf
+        raise ConfigError(f"{name} is far out of range: {brief(value)}") from None
+
+
+def _whole_numbers(name: str, values) -> tuple[int, ...]:
+    if not isinstance(values, (list, tuple)):  # a string "256" would otherwise iterate to (2, 5, 6)
+        raise ConfigError(f"{name} must be a list of whole numbers, got {brief(values)}")
+    return tuple(_whole(f"each {name} entry", v) for v in values)
 
 
 def _coerce(obj, int_fields=(), float_fields=()) -> None:
     for name in int_fields:
-        value = getattr(obj, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value != int(value):
-            raise ConfigError(f"{name} must be a whole number, got {value!r}")
-        setattr(obj, name, int(value))
+        setattr(obj, name, _whole(name, getattr(obj, name)))
     for name in float_fields:
-        value = getattr(obj, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name} must be a number, got {value!r}")
-        setattr(obj, name, float(value))
+        setattr(obj, name, _number(name, getattr(obj, name)))
 
 
 def _from_dict(cls, data):
@@ -195,9 +223,13 @@ def _from_dict(cls, data):
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+        listed = ", ".join(brief(name) for name in unknown[:5])
+        listed += f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else ""
+        raise ConfigError(f"unknown {cls.__name__} field(s): {listed}")
     try:
         return cls(**data)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid {cls.__name__}: {exc}") from exc
 
