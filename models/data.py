@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import operator
 import os
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, replace
@@ -419,7 +420,8 @@ def load_user_images(path_or_bytes: str | os.PathLike | bytes, image_size=(28, 2
     size = _check_size(image_size)
     if not 0.0 <= held_out_fraction < 1.0:
         raise DataError(f"held_out_fraction must be at least 0 and below 1, got {held_out_fraction}")
-    kind, display, members = _open_upload(path_or_bytes, name, max_files, max_total_bytes)
+    unsafe: list[str] = []  # zip entries under ../ or an absolute path: never read, but said
+    kind, display, members = _open_upload(path_or_bytes, name, max_files, max_total_bytes, unsafe)
     names, arrays, work = [], [], 0
     for rel, data in members:
         work += _decode_pixels(data)
@@ -428,8 +430,10 @@ def load_user_images(path_or_bytes: str | os.PathLike | bytes, image_size=(28, 2
                             f"to decode, too much for a shared server: shrink them (e.g. to 256×256) or send fewer")
         arrays.append(decode_image(data, f"{rel} in {display}", size))
         names.append(rel)
+    skipped = (f"; {len(unsafe):,} entr{'y' if len(unsafe) == 1 else 'ies'} with unsafe paths (../ or absolute, "
+               f"e.g. {unsafe[0][:60]}) were skipped") if unsafe else ""
     if len(arrays) < 2:
-        raise DataError(f"{display} holds {len(arrays)} PNG/JPEG image(s); at least 2 are needed")
+        raise DataError(f"{display} holds {len(arrays)} PNG/JPEG image(s){skipped}; at least 2 are needed")
 
     images = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
     label_list, label_names = _labels_from_folders(names)
@@ -438,12 +442,12 @@ def load_user_images(path_or_bytes: str | os.PathLike | bytes, image_size=(28, 2
     n_test = min(n - 1, max(1, round(n * held_out_fraction)))
     train_idx, test_idx = _permutation_split(n, n_test)
     labelled = f", {len(label_names)} labels from sub-folders" if label_names else ""
-    origin = f"{kind}: {n:,} images from {display}{labelled}, resized to {size[0]}×{size[1]}"
+    origin = f"{kind}: {n:,} images from {display}{labelled}, resized to {size[0]}×{size[1]}{skipped}"
     return _make("user", images, labels, train_idx, test_idx, label_names, origin, None)
 
 
-def _open_upload(src: str | os.PathLike | bytes, name: str, max_files: int,
-                 max_total_bytes: int) -> tuple[str, str, Iterator[tuple[str, bytes]]]:
+def _open_upload(src: str | os.PathLike | bytes, name: str, max_files: int, max_total_bytes: int,
+                 unsafe: list[str]) -> tuple[str, str, Iterator[tuple[str, bytes]]]:
     """(kind, display name, sorted (relative name, bytes) members). Members are read lazily."""
     if isinstance(src, (bytes, bytearray, memoryview)):
         display = name if name != "upload" else "the uploaded zip"
@@ -451,7 +455,7 @@ def _open_upload(src: str | os.PathLike | bytes, name: str, max_files: int,
         if not zipfile.is_zipfile(io.BytesIO(data)):
             hint = " (it looks like a single image; put at least 2 images in a zip)" if _looks_like_image(data) else ""
             raise DataError(f"the upload is not a zip file{hint}: upload a .zip of PNG or JPEG images")
-        return "your upload", display, _zip_members(io.BytesIO(data), display, max_files, max_total_bytes)
+        return "your upload", display, _zip_members(io.BytesIO(data), display, max_files, max_total_bytes, unsafe)
     path = Path(src).expanduser()
     if path.is_dir():
         display = name if name != "upload" else str(path)
@@ -461,7 +465,7 @@ def _open_upload(src: str | os.PathLike | bytes, name: str, max_files: int,
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path} is not a zip file or a folder: give a folder of images or a .zip file")
     display = name if name != "upload" else path.name
-    return "your upload", display, _zip_members(path, display, max_files, max_total_bytes)
+    return "your upload", display, _zip_members(path, display, max_files, max_total_bytes, unsafe)
 
 
 def _looks_like_image(data: bytes) -> bool:
@@ -474,8 +478,13 @@ def _is_metadata(rel: str) -> bool:
     return any(p in _OS_METADATA or p.startswith(".") for p in parts)
 
 
+def _is_unsafe(rel: str) -> bool:
+    """A zip entry that would land outside the folder it is unpacked in (zip-slip): ../ or an absolute path."""
+    return rel.startswith("/") or re.match(r"[A-Za-z]:", rel) is not None or ".." in rel.split("/")
+
+
 def _zip_members(file: str | os.PathLike | io.BytesIO, display: str, max_files: int,
-                 max_total_bytes: int) -> Iterator[tuple[str, bytes]]:
+                 max_total_bytes: int, unsafe: list[str]) -> Iterator[tuple[str, bytes]]:
     try:
         zf = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError) as e:
@@ -491,7 +500,12 @@ def _zip_members(file: str | os.PathLike | io.BytesIO, display: str, max_files: 
                             f"{max_total_bytes / 2**20:,.0f} MiB are allowed")
         for info in sorted(infos, key=lambda i: i.filename):
             rel = info.filename.replace("\\", "/")
-            if info.is_dir() or rel.endswith("/") or _is_metadata(rel):
+            if info.is_dir() or rel.endswith("/"):
+                continue
+            if _is_unsafe(rel):
+                unsafe.append(rel)
+                continue
+            if _is_metadata(rel):
                 continue
             try:
                 data = zf.read(info)
