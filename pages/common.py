@@ -6,7 +6,9 @@ them (the Train page works on a copy). Pages get a ModelChoice and call the mode
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,7 +18,9 @@ from models.autoencoders import Autoencoder
 from models.catalog import CatalogEntry, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import Dataset, load_dataset
+from models.sanity import behaviour_problem
 
+LOG = logging.getLogger("autoencoder_explorer")
 DATASET_TITLES = {"mnist": "MNIST digits", "olivetti": "Faces (Olivetti 64×64)", "user": "Your images (upload)"}
 DEFAULT_MODEL = "mnist_vae2"
 TRAINED_KEY = "trained_models"  # session_state: what this user trained, name -> ModelChoice
@@ -42,6 +46,33 @@ class ModelChoice:
         """Key for arrays cached from this model: names of session-trained models can repeat across
         sessions, and the object id tells two such models apart."""
         return f"{self.name}@{id(self.model)}"
+
+
+# --- user text and errors, as the pages show them ----------------------------------------------------------
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def escape_md(text) -> str:
+    """User text (file, folder and checkpoint names, titles made from them, error messages quoting them) as
+    Markdown shows it literally: every character Markdown or Streamlit's directives (**, [link](…), :red[…],
+    $…$) act on is backslash-escaped, and line breaks become spaces. Streamlit expands :material/…: icons
+    even between escaped colons, so a zero-width space also follows each colon."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", str(text)))
+    return escaped.replace(":", ":\u200b")
+
+
+def show_error(exc: Exception) -> None:
+    """A model-layer error (an AutoencoderError: it names the problem) as the user reads it."""
+    st.error(escape_md(exc), icon=":material/error:")
+
+
+def report_unexpected(exc: Exception, doing: str) -> None:
+    """An error no check foresaw: a short message for the user, the traceback in the server's log (never a
+    traceback or a server path in the browser)."""
+    LOG.error("unexpected error while %s", doing, exc_info=exc)
+    st.error(f"Something unexpected went wrong while {doing} ({type(exc).__name__}). Nothing was added or "
+             f"changed; the details are in the server's log.", icon=":material/error:")
 
 
 # --- cached resources (shared by all sessions, never mutated) ----------------------------------------------
@@ -160,7 +191,7 @@ def sidebar() -> ModelChoice:
             st.session_state["sidebar_model"] = wanted if wanted in options else options[0]
         name = st.selectbox("Model", options, key="sidebar_model", format_func=title_of)
         choice = get_choice(name)
-        st.caption(f"Data: {choice.data.source}")
+        st.caption(f"Data: {escape_md(choice.data.source)}")
         loss, epochs = choice.record.get("final_heldout_loss"), choice.record.get("epochs")
         if isinstance(loss, float) and math.isfinite(loss):
             trained = f"Trained {epochs} epoch{'' if epochs == 1 else 's'} · " if isinstance(epochs, int) else ""
@@ -180,7 +211,7 @@ def pick_model(label: str, names: list[str], default: str, key: str) -> ModelCho
         st.session_state[key] = default if default in names else names[0]
     name = st.selectbox(label, names, key=key, format_func=title_of)
     set_query(**{key: name})
-    return get_choice(name)
+    return fit_to_show(get_choice(name))
 
 
 def held_out_codes(choice: ModelChoice) -> torch.Tensor:
@@ -196,7 +227,25 @@ def _codes(key: str, _model: Autoencoder, _data: Dataset) -> torch.Tensor:
 def current() -> ModelChoice:
     """The model picked in the sidebar (app.py draws the sidebar before running the page)."""
     ensure_routed()
-    return st.session_state["model_choice"]
+    return fit_to_show(st.session_state["model_choice"])
+
+
+def fit_to_show(choice: ModelChoice) -> ModelChoice:
+    """The choice, or a message and a stopped page when a session model's codes or outputs are not finite
+    and sane (models.sanity): the Train page refuses such models, and this keeps any that got in from
+    crashing a page in its own way. Shipped models are checked by their tests."""
+    if choice.name in trained_models():
+        problem = _behaviour_problem(choice.cache_key, choice.model, choice.data)
+        if problem:
+            st.error(f"**{escape_md(choice.title)}** cannot be shown: {problem}. Pick another model in the sidebar.",
+                     icon=":material/error:")
+            st.stop()
+    return choice
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _behaviour_problem(key: str, _model: Autoencoder, _data: Dataset) -> str | None:
+    return behaviour_problem(_model, _data.test)
 
 
 def ensure_routed() -> None:

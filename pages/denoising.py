@@ -6,8 +6,8 @@ import torch
 from models.noise import NOISE_TYPES, corrupt
 from pages import figures
 from pages import recon_plots as rp
-from pages.common import (ModelChoice, config_of, current, model_names, pick_model, query_choice, query_float,
-                          set_query, state_from_query)
+from pages.common import (ModelChoice, config_of, current, escape_md, model_names, pick_model, query_choice,
+                          query_float, set_query, state_from_query)
 
 N_IMAGES = 8
 IMAGE_SEED = 0  # the same held-out images on every visit
@@ -23,7 +23,7 @@ LEVEL_LABEL = {"gaussian": "Noise σ (added to pixels in [0, 1], then clipped)",
 def image_row(title: str, caption: str, images: torch.Tensor, factor: int, quality=None, baseline=None) -> None:
     """One labelled row of images, with PSNR and SSIM against the clean row (and the gain over `baseline`)."""
     label, picture, psnr_slot, ssim_slot = st.columns([1.3, 5, 1, 1], vertical_alignment="center")
-    label.markdown(f"**{title}**")
+    label.markdown(f"**{escape_md(title)}**")
     label.caption(caption)
     picture.image(figures.enlarge(figures.tile(figures.to_uint8(images), N_IMAGES), factor), clamp=True)
     if quality is None:
@@ -67,7 +67,7 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
              else "Deltas: the gain over the noisy input."]
     trained_on = dae.model.config.noise
     if trained_on not in ("none", kind):
-        notes.append(f"{dae.title} learned to remove {rp.NOISE_TITLES[trained_on].lower()} noise only: "
+        notes.append(f"{escape_md(dae.title)} learned to remove {rp.NOISE_TITLES[trained_on].lower()} noise only: "
                      f"{rp.NOISE_TITLES[kind].lower()} noise is new to it.")
     notes.append("The noise is drawn with a fixed seed, so a link to this page shows the same images and noise.")
     st.caption(" ".join(notes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Sequence
 
@@ -92,10 +93,10 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, label_names: Se
         [(int(c), labels == c) for c in np.unique(labels)]
     for cls, mask in groups:
         name = "held-out codes" if cls is None else (label_names[cls] if label_names else str(cls))
-        fig.add_trace(go.Scattergl(
-            x=codes[mask, dims[0]], y=codes[mask, dims[1]], mode="markers", name=name, customdata=index[mask],
-            marker=dict(size=6, opacity=0.75, color=PALETTE[(cls or 0) % len(PALETTE)]),
-            hovertemplate=f"{name}<br>z=(%{{x:.2f}}, %{{y:.2f}})<br>#%{{customdata}}<extra></extra>",
+        fig.add_trace(go.Scattergl(  # class names can be a user's folder names: plotly reads <a>, <b> in text
+            x=codes[mask, dims[0]], y=codes[mask, dims[1]], mode="markers", name=html.escape(name),
+            customdata=index[mask], marker=dict(size=6, opacity=0.75, color=PALETTE[(cls or 0) % len(PALETTE)]),
+            hovertemplate="%{fullData.name}<br>z=(%{x:.2f}, %{y:.2f})<br>#%{customdata}<extra></extra>",
         ))
     if marker is not None:
         fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="slider z",

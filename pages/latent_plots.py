@@ -28,7 +28,7 @@ def grid_axes(model: Autoencoder, codes: torch.Tensor, n: int) -> tuple[torch.Te
 def nice_step(span: float, divisions: int = 400) -> float:
     """A 1-2-5 step that cuts `span` into about `divisions` slider steps."""
     raw = max(span, 1e-6) / divisions
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))  # a float, so that slider bounds stay floats
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
@@ -47,12 +47,30 @@ class SliderRange:
         return round(self.clamp(round((float(value) - self.low) / self.step) * self.step + self.low), 6)
 
 
+SLIDER_LIMIT = 1e6  # models whose codes go past this are refused on entry (models.sanity); sliders never do
+
+
+def _usable(values: torch.Tensor) -> torch.Tensor:
+    """The finite values, clamped to ±SLIDER_LIMIT: a slider's bounds must be numbers the browser can hold."""
+    values = values.detach().double().flatten()
+    return values[torch.isfinite(values)].clamp(-SLIDER_LIMIT, SLIDER_LIMIT)
+
+
 def slider_range(axis: torch.Tensor, values: torch.Tensor, widen: float = 0.25) -> SliderRange:
     """The grid axis widened by `widen` of its half-span each side, and stretched to reach every held-out
-    code (so selecting any point can move the slider there), rounded outwards to a 1-2-5 step."""
+    code (so selecting any point can move the slider there), rounded outwards to a 1-2-5 step. NaN and
+    infinite values are left out and the rest clamped to ±SLIDER_LIMIT, so the bounds are always finite."""
+    axis, values = _usable(axis), _usable(values)
+    if axis.numel() == 0:
+        axis = values if values.numel() else torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    if values.numel() == 0:
+        values = axis
     low, high = float(axis.min()), float(axis.max())
     pad = (high - low) / 2 * widen
     low, high = min(low - pad, float(values.min())), max(high + pad, float(values.max()))
+    if high - low < 1e-6:  # one distinct value: give the slider room to move
+        low, high = low - 1.0, high + 1.0
+    low, high = max(low, -SLIDER_LIMIT), min(high, SLIDER_LIMIT)
     step = nice_step(high - low)
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step
     centre = round(float(axis.mean()) / step) * step
