@@ -1,4 +1,4 @@
-"""Train: a fresh autoencoder on this server's CPU with a live loss curve; Stop keeps the last finished epoch.
+"""Train: a fresh autoencoder on this server's CPU with a live loss curve; Stop keeps the best finished epoch.
 
 Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every
 page. The maths lives in models/ and the plain helpers in pages/train_support.py.
@@ -11,12 +11,14 @@ import streamlit as st
 from models.checkpoint import to_bytes
 from models.data import load_user_images
 from models.errors import AutoencoderError, DataError
-from pages.common import DATASET_TITLES, ModelChoice, ensure_routed, load_data, trained_models
+from models.sanity import behaviour_problem
+from pages.common import (DATASET_TITLES, ModelChoice, ensure_routed, escape_md, load_data, report_unexpected,
+                          show_error, trained_models)
 from pages.figures import loss_curve
 from pages.train_support import (BATCH_SIZES, BUSY_MESSAGE, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS,
-                                 REGULARISERS, TRAIN_LOCK, USER_SIDES, TrainForm, TrainingRun, build_configs,
-                                 describe, epoch_table, epochs_text, fresh_model, loss_label, new_name,
-                                 checked_record, read_checkpoint_upload, run_training)
+                                 REGULARISERS, TRAIN_LOCK, USER_SIDES, TrainForm, TrainingRun,
+                                 accept_checkpoint_upload, build_configs, describe, epoch_table, epochs_text,
+                                 fresh_model, loss_label, new_name, run_training)
 
 RUN_KEY = "train_run"  # the TrainingRun under way; still here on the next run if a click interrupted it
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
@@ -70,7 +72,7 @@ def training_form():
             lr = st.select_slider("Learning rate (Adam)", LEARNING_RATES, value=d.lr, format_func=lambda v: f"{v:g}",
                                   key="train_lr")
             batch_size = st.select_slider("Batch size", BATCH_SIZES, value=d.batch_size, key="train_batch")
-            seed = st.number_input("Seed (initial weights, batch order, noise)", 0, 2**31 - 1, d.seed,
+            seed = st.number_input("Seed (initial weights, batch order, noise)", value=d.seed, step=1,
                                    key="train_seed")
         with model_col:
             st.markdown("**Model**")
@@ -78,7 +80,7 @@ def training_form():
                             key="train_kind")
             arch = st.radio("Architecture", ["dense", "conv"], horizontal=True, key="train_arch",
                             format_func={"dense": "dense", "conv": "convolutional"}.get)
-            latent = st.number_input("Latent size (code units)", 1, 256, d.latent, key="train_latent")
+            latent = st.number_input("Latent size (code units), 1 to 256", value=d.latent, step=1, key="train_latent")
             hidden = st.text_input("Hidden sizes", d.hidden, key="train_hidden",
                                    help="Dense: layer widths from the input inwards, e.g. 512, 256; leave empty "
                                         "for a single layer. Convolutional: channels of each stride-2 layer, "
@@ -90,24 +92,25 @@ def training_form():
             loss = st.radio("Reconstruction loss", ["bce", "mse"], horizontal=True, key="train_loss",
                             format_func={"bce": "binary cross-entropy", "mse": "½ squared error"}.get)
             tied = st.checkbox("Tied weights W′ = Wᵀ (dense only)", d.tied, key="train_tied")
-            beta = st.number_input("β: weight of the KL term (VAE only)", 0.0, 100.0, d.beta, 0.5, key="train_beta")
+            beta = st.number_input("β: weight of the KL term (VAE only), 0 to 100", value=d.beta, step=0.5,
+                                   key="train_beta")
         with reg_col:
             st.markdown("**Regulariser**")
             regulariser = st.selectbox("Regulariser", list(REGULARISERS), format_func=REGULARISERS.get,
                                        key="train_regulariser")
             noise = st.selectbox("Noise (denoising)", list(NOISES), format_func=NOISES.get, key="train_noise")
-            noise_level = st.number_input("Noise level (denoising): Gaussian σ, or the fraction of pixels hit",
-                                          0.0, 5.0, d.noise_level, 0.05, key="train_noise_level")
-            weight = st.number_input("Penalty weight λ (sparse, contractive)", 0.0, 1000.0, d.weight, 0.1,
+            noise_level = st.number_input("Noise level (denoising): Gaussian σ up to 5, or the fraction of pixels "
+                                          "hit", value=d.noise_level, step=0.05, key="train_noise_level")
+            weight = st.number_input("Penalty weight λ (sparse, contractive), 0 to 1000", value=d.weight, step=0.1,
                                      key="train_weight")
-            rho = st.number_input("Target mean activation ρ (KL sparsity)", 0.001, 0.999, d.rho, 0.01,
+            rho = st.number_input("Target mean activation ρ (KL sparsity), 0.001 to 0.999", value=d.rho, step=0.01,
                                   format="%.3f", key="train_rho")
             st.caption("Only the settings of the chosen regulariser are used.")
         submitted = st.form_submit_button("Train", type="primary", icon="🏋️", key="train_submit")
-    form = TrainForm(dataset=dataset, image_side=side, kind=kind, arch=arch, latent=int(latent), hidden=hidden,
+    form = TrainForm(dataset=dataset, image_side=side, kind=kind, arch=arch, latent=latent, hidden=hidden,
                      activation=activation, code_activation=code_activation, tied=tied, loss=loss, beta=beta,
                      regulariser=regulariser, noise=noise, noise_level=noise_level, weight=weight, rho=rho,
-                     epochs=epochs, lr=lr, batch_size=batch_size, seed=int(seed))
+                     epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
     return form, upload, submitted
 
 
@@ -123,7 +126,10 @@ def train_from_form(form: TrainForm, upload) -> None:
                                      name=upload.name)
                     if form.dataset == "user" else app_data(form.dataset))
     except AutoencoderError as exc:
-        st.error(str(exc))
+        show_error(exc)
+        return
+    except Exception as exc:  # noqa: BLE001  (anything else: a short message, the traceback in the log)
+        report_unexpected(exc, "reading the form and loading the data")
         return
     if not TRAIN_LOCK.acquire(blocking=False):
         st.warning(BUSY_MESSAGE)
@@ -137,7 +143,11 @@ def train_from_form(form: TrainForm, upload) -> None:
         live_view(run, model)
     except AutoencoderError as exc:  # a model the data cannot feed
         st.session_state.pop(RUN_KEY, None)
-        st.error(str(exc))
+        show_error(exc)
+        return
+    except Exception as exc:  # noqa: BLE001
+        st.session_state.pop(RUN_KEY, None)
+        report_unexpected(exc, "training")
         return
     finally:
         TRAIN_LOCK.release()
@@ -150,7 +160,7 @@ def live_view(run: TrainingRun, model) -> None:
     """Train with a progress bar, a Stop button, and the loss curve and per-epoch numbers in fixed slots."""
     epochs = run.train_config.epochs
     st.subheader(f"Training {describe(run.model_config)}")
-    st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters · {run.data.source}")
+    st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters · {escape_md(run.data.source)}")
     progress = st.progress(0.0, text="Starting…")
     st.button("Stop training", key="train_stop", icon="⏹️",
               help="Stops within a second and keeps the weights of the last finished epoch.")
@@ -169,7 +179,7 @@ def live_view(run: TrainingRun, model) -> None:
 
 
 def settle_pending_run() -> None:
-    """Turn the pending run's last finished epoch into this session's model, remember how the run ended,
+    """Turn the pending run's best finished epoch into this session's model, remember how the run ended,
     and rerun so that the sidebar lists (and selects) the new model."""
     run: TrainingRun | None = st.session_state.pop(RUN_KEY, None)
     if run is None:
@@ -179,11 +189,17 @@ def settle_pending_run() -> None:
     outcome = run.outcome()
     model = run.trained_model()
     last = {"title": describe(run.model_config), "history": outcome.history, "stopped": outcome.stopped,
-            "seconds": outcome.seconds, "dataset": run.dataset,
-            "source": run.data.source, "loss": loss_label(run.model_config), "name": None}
+            "seconds": outcome.seconds, "dataset": run.dataset, "diverged": outcome.diverged,
+            "kept": run.kept_epoch, "source": run.data.source, "loss": loss_label(run.model_config), "name": None,
+            "refused": None}
+    problem = None if model is None else behaviour_problem(model, run.data.test)
+    if problem:  # finite losses can still come with codes no page can draw
+        last["refused"], model = problem, None
     if model is not None:
         record = run.record()
-        title = unique_title(f"{last['title']}, {epochs_text(len(outcome.history))}", run.name)
+        done = len(outcome.history)
+        kept = "" if run.kept_epoch == done else f", kept epoch {run.kept_epoch}"
+        title = unique_title(f"{last['title']}, {epochs_text(done)}{kept}", run.name)
         trained_models()[run.name] = ModelChoice(name=run.name, title=title, dataset=run.dataset, model=model,
                                                  record=record, data=run.data, purpose="trained here",
                                                  trained_here=True)
@@ -203,18 +219,30 @@ def show_last_run() -> None:
         return
     history = last["history"]
     st.subheader(f"Last run: {last['title']}")
-    if last["stopped"]:
-        kept = "" if last["name"] else " No epoch finished, so no model was kept."
-        st.warning(f"Training ended early: {last['stopped'].rstrip('.')}.{kept}")
+    if last["refused"]:
+        nothing = f"The trained model was not kept: {last['refused']}. Try a smaller learning rate."
+    elif last["name"]:
+        nothing = ""
+    elif history:
+        nothing = "No epoch improved on the untrained model's held-out loss, so no model was kept."
+    else:
+        nothing = "No epoch finished, so no model was kept."
+    if last["diverged"]:
+        st.warning(f"**This run diverged**: {last['stopped'].rstrip('.')}. {nothing}", icon=":material/warning:")
+    elif last["stopped"]:
+        st.warning(f"Training ended early: {last['stopped'].rstrip('.')}. {nothing}")
+    elif nothing:
+        st.warning(f"Trained {epochs_text(len(history))} in {last['seconds']:.0f} s. {nothing}")
     else:
         st.success(f"Trained {epochs_text(len(history))} in {last['seconds']:.0f} s.")
     if not history:
         return
-    final = history[-1]
-    st.markdown(f"Final held-out loss **{final['heldout_loss']:.2f}** (train {final['train_loss']:.2f}): "
+    kept = next((h for h in history if h["epoch"] == last["kept"]), history[-1])
+    which = "Final held-out loss" if kept is history[-1] else f"Held-out loss of the kept epoch {kept['epoch']}"
+    st.markdown(f"{which} **{kept['heldout_loss']:.2f}** (train {kept['train_loss']:.2f}): "
                 f"{last['loss']}. The train loss is the mean over the epoch's batches (noisy inputs for a "
                 f"denoising model); the held-out loss is measured on clean held-out images after each epoch.  \n"
-                f"Data: {last['source']}")
+                f"Data: {escape_md(last['source'])}")
     chart_col, table_col = st.columns([3, 2])
     chart_col.plotly_chart(epoch_curve(history, f"Loss: {last['loss']}"), key="train_last_curve")
     table_col.dataframe(epoch_table(history), hide_index=True)
@@ -250,19 +278,26 @@ def checkpoint_upload() -> None:
             if not st.form_submit_button("Add to this session's models", key="train_checkpoint_submit"):
                 return
         try:
-            uploaded = read_checkpoint_upload([(f.name, f.getvalue()) for f in files or []])
-            data = app_data(uploaded.dataset)
+            with st.spinner("Checking the checkpoint on held-out images…"):
+                uploaded, data, record = accept_checkpoint_upload([(f.name, f.getvalue()) for f in files or []],
+                                                                  app_data)
         except AutoencoderError as exc:
-            st.error(str(exc))
+            show_error(exc)
+            return
+        except Exception as exc:  # noqa: BLE001  (anything else: a short message, the traceback in the log)
+            report_unexpected(exc, "reading the checkpoint")
             return
         name = new_name("uploaded")
         title = unique_title(f"{uploaded.stem}: {describe(uploaded.model.config)}", name)
         trained_models()[name] = ModelChoice(name=name, title=title, dataset=uploaded.dataset, model=uploaded.model,
-                                             record=checked_record(uploaded.record, uploaded.model, data),
-                                             data=data, purpose="uploaded checkpoint",
+                                             record=record, data=data, purpose="uploaded checkpoint",
                                              trained_here=False)
-        st.session_state[NOTICE_KEY] = (f"Added {title}; {uploaded.note}. It is selected in the sidebar and "
-                                        f"offered on every page for this session.")
+        scored = ""
+        if record["heldout_scoring_note"]:
+            scored = (f" Its held-out loss was measured on {record['heldout_images_scored']:,} of "
+                      f"{len(data.test):,} images: {record['heldout_scoring_note']}.")
+        st.session_state[NOTICE_KEY] = (f"Added {escape_md(title)}; {escape_md(uploaded.note)}. It is selected in "
+                                        f"the sidebar and offered on every page for this session.{scored}")
         select_in_sidebar(name)
         st.rerun()
 

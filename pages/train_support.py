@@ -23,10 +23,11 @@ import torch
 
 from models.autoencoders import Autoencoder, build_model
 from models.checkpoint import from_bytes
-from models.config import ModelConfig, TrainConfig
+from models.config import MAX_WIDTH, ModelConfig, TrainConfig, brief
 from models.data import Dataset
 from models.errors import CheckpointError, ConfigError
-from models.train import TrainResult, evaluate, train, training_record
+from models.sanity import behaviour_problem, score_heldout
+from models.train import TrainResult, train, training_record
 
 # One training run at a time in this server process: the server has two cores shared by every visitor.
 # A module (imported once), not the page script (executed afresh on every rerun), so the lock is shared.
@@ -81,10 +82,37 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     """ "512, 256" → (512, 256); "" → () (a single-layer dense model). Anything else is a ConfigError."""
     parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
     for part in parts:
-        if not re.fullmatch(r"\d+", part) or int(part) == 0:
+        shown = part if len(part) <= 20 else part[:19] + "…"
+        if not re.fullmatch(r"[0-9]+", part) or not part.strip("0"):
             raise ConfigError(f'hidden sizes must be positive whole numbers separated by commas, e.g. "512, 256"; '
-                              f'"{part}" is not one')
+                              f'"{shown}" is not one')
+        if len(part.lstrip("0")) > len(str(MAX_WIDTH)):  # and int() never sees a 5,000-digit string
+            raise ConfigError(f"hidden sizes must be between 1 and {MAX_WIDTH}; {shown} is far larger")
     return tuple(int(p) for p in parts)
+
+
+# The form's number fields carry no bounds of their own: a browser refuses a typed value outside a widget's
+# bounds with only a red border, and the form then does not submit. Checked here, the user reads why.
+FORM_NUMBERS = {  # field: (label, low, high, whole)
+    "latent": ("Latent size", 1, 256, True),
+    "seed": ("Seed", 0, 2**31 - 1, True),
+    "beta": ("β", 0.0, 100.0, False),
+    "noise_level": ("Noise level", 0.0, 5.0, False),
+    "weight": ("Penalty weight λ", 0.0, 1000.0, False),
+    "rho": ("Target mean activation ρ", 0.001, 0.999, False),
+}
+
+
+def check_form_numbers(form: TrainForm) -> None:
+    """Raise ConfigError naming the first number field that is not a number within its range."""
+    for field_name, (label, low, high, whole) in FORM_NUMBERS.items():
+        value = getattr(form, field_name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{label} must be a number between {low:g} and {high:g}, got {brief(value)}")
+        if whole and value != int(value):
+            raise ConfigError(f"{label} must be a whole number between {low:g} and {high:g}, got {value:g}")
+        if not low <= value <= high:
+            raise ConfigError(f"{label} must be between {low:g} and {high:g}; {value:g} is out of range")
 
 
 def input_shape(form: TrainForm) -> tuple[int, int, int]:
@@ -93,6 +121,7 @@ def input_shape(form: TrainForm) -> tuple[int, int, int]:
 
 def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
     """The validated configs the form describes; raises ConfigError naming the first bad setting."""
+    check_form_numbers(form)
     if form.dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {form.dataset!r}")
     if form.regulariser not in REGULARISERS:
@@ -222,6 +251,11 @@ def epochs_text(n: int) -> str:
     return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """A user's file name as titles and messages show it: at most `limit` characters."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def new_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
@@ -234,9 +268,10 @@ class TrainingRun:
     data: Dataset
     model_config: ModelConfig
     train_config: TrainConfig
-    # (history, weights) of the last finished epoch, replaced in one assignment so that a reader in another
-    # script thread (Streamlit's fast reruns) sees one epoch or the next, never a mix.
-    snapshot: tuple[list[dict], dict[str, torch.Tensor]] | None = None
+    # (history of the finished epochs, weights of the best of them, its number), replaced in one assignment so
+    # that a reader in another script thread (Streamlit's fast reruns) sees one epoch or the next, never a mix.
+    # train() keeps the epoch with the lowest held-out loss; no weights when none beat the untrained model.
+    snapshot: tuple[list[dict], dict[str, torch.Tensor] | None, int] | None = None
     result: TrainResult | None = None  # set when train() returned; None if the run was interrupted
     exited: threading.Event = field(default_factory=threading.Event)  # set when the training thread let go
 
@@ -248,9 +283,16 @@ class TrainingRun:
     def command(self) -> str | None:
         return cli_command(self.model_config, self.train_config, self.dataset, f"pretrained/{self.name}")
 
+    @property
+    def kept_epoch(self) -> int:
+        return self.snapshot[2] if self.snapshot else 0
+
     def keep(self, model: Autoencoder, stats: dict) -> None:
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.snapshot = ([*self.history, stats], state)
+        if stats.get("best_epoch", stats["epoch"]) == stats["epoch"]:
+            state, kept = {k: v.detach().clone() for k, v in model.state_dict().items()}, stats["epoch"]
+        else:
+            state, kept = (self.snapshot[1], self.snapshot[2]) if self.snapshot else (None, 0)
+        self.snapshot = ([*self.history, stats], state, kept)
 
     def outcome(self) -> TrainResult:
         """How the run ended: train()'s result, or for an interrupted run its snapshot and a reason."""
@@ -258,13 +300,15 @@ class TrainingRun:
             return self.result
         history = self.history
         epochs = self.train_config.epochs
-        reason = (f"stopped after epoch {len(history)} of {epochs}; kept the weights of epoch {len(history)}"
-                  if history else f"stopped during epoch 1 of {epochs}")
-        return TrainResult(history=history, stopped=reason, seconds=history[-1]["seconds"] if history else 0.0)
+        kept = f"kept the weights of epoch {self.kept_epoch}" if self.kept_epoch else "no epoch improved on the start"
+        reason = (f"stopped after epoch {len(history)} of {epochs}; {kept}" if history
+                  else f"stopped during epoch 1 of {epochs}")
+        return TrainResult(history=history, stopped=reason, seconds=history[-1]["seconds"] if history else 0.0,
+                           best_epoch=self.kept_epoch)
 
     def trained_model(self) -> Autoencoder | None:
-        """The model at the last finished epoch, read-only like the shipped ones; None if no epoch finished."""
-        if self.snapshot is None:
+        """The model at its best finished epoch, read-only like the shipped ones; None if there is none."""
+        if self.snapshot is None or self.snapshot[1] is None:
             return None
         model = build_model(self.model_config)
         model.load_state_dict(self.snapshot[1])
@@ -316,7 +360,7 @@ def run_training(run: TrainingRun, model: Autoencoder, on_epoch: Callable[[dict]
     result = train(model, run.data, run.train_config, on_progress=progress, should_stop=watch)
     if watch.capped:  # train() only knows that should_stop said so
         done = len(result.history)
-        kept = f"; kept the weights of epoch {done}" if done else ""
+        kept = f"; kept the weights of epoch {run.kept_epoch}" if run.kept_epoch else ""
         result.stopped = (f"reached the {run.train_config.max_seconds:g}-second time cap during epoch {done + 1}"
                           f"{kept}. Try fewer epochs, smaller layers or a bigger batch")
     run.result = result
@@ -340,14 +384,36 @@ def checked_record(uploaded: dict, model: Autoencoder, data) -> dict:
     """The record shown for an uploaded model: its held-out loss is computed here, on the data it is shown
     with, never copied from the uploader's JSON (which may be another test set, or not a number at all)."""
     epochs = uploaded.get("epochs")
+    score = score_heldout(model, data.test)
     return {
         "dataset": data.name,
         "data_source": data.source,
         "epochs": epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0 else None,
-        "final_heldout_loss": evaluate(model, data.test)["loss"],
+        "final_heldout_loss": score.loss,
         "heldout_computed_here": True,
+        "heldout_images_scored": score.images,
+        "heldout_scoring_note": score.reason,  # why fewer than all held-out images were scored, if so
         "uploaded_record": uploaded,
     }
+
+
+def accept_checkpoint_upload(files: list[tuple[str, bytes]], load_data: Callable[[str], Dataset]
+                             ) -> tuple[UploadedCheckpoint, Dataset, dict]:
+    """What "Add to this session's models" does: read and check the two files, load the held-out images the
+    model will be shown with, check its behaviour on them, and score it there in bounded time. Returns the
+    upload, that data and the record to show; anything unusable is a CheckpointError saying why."""
+    upload = read_checkpoint_upload(files)
+    data = load_data(upload.dataset)
+    problem = behaviour_problem(upload.model, data.test)
+    if problem:
+        raise CheckpointError(f"{upload.stem}: {problem}, so no page could show it. Weights that large come "
+                              f"from a run that diverged or from editing; train it again with a smaller "
+                              f"learning rate")
+    record = checked_record(upload.record, upload.model, data)
+    if not math.isfinite(record["final_heldout_loss"]):
+        raise CheckpointError(f"{upload.stem}: its held-out loss is {record['final_heldout_loss']}, not a number "
+                              f"the pages can show")
+    return upload, data, record
 
 
 def read_checkpoint_upload(files: list[tuple[str, bytes]]) -> UploadedCheckpoint:
@@ -359,22 +425,23 @@ def read_checkpoint_upload(files: list[tuple[str, bytes]]) -> UploadedCheckpoint
     weights = [(n, b) for n, b in files if n.lower().endswith(".safetensors")]
     documents = [(n, b) for n, b in files if n.lower().endswith(".json")]
     if len(weights) != 1 or len(documents) != 1 or len(files) != 2:
-        names = ", ".join(n for n, _ in files) or "nothing"
-        raise CheckpointError(f"upload a checkpoint as two files, one .safetensors and one .json; got {names}")
+        names = ", ".join(shorten(n) for n, _ in files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
+        raise CheckpointError(f"upload a checkpoint as two files, one .safetensors and one .json; "
+                              f"got {names or 'nothing'}")
     (weights_name, weights_bytes), (_, document_bytes) = weights[0], documents[0]
-    stem = weights_name.rsplit(".", 1)[0]
+    stem = shorten(weights_name.rsplit(".", 1)[0])
     model, record = from_bytes(weights_bytes, document_bytes, name=stem)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     shape = tuple(model.config.input_shape)
-    named = str(record.get("dataset") or "unknown")
+    named = record.get("dataset") if isinstance(record.get("dataset"), str) and record.get("dataset") else "unknown"
     key = "olivetti" if named in FACE_DATASETS else named
     if FIXED_SHAPES.get(key) == shape:
         return UploadedCheckpoint(model, record, key, stem, f"shown with the app's held-out {key} images")
     if shape == FIXED_SHAPES["mnist"]:
         return UploadedCheckpoint(model, record, "mnist", stem,
-                                  f"its record names dataset {named!r}, which this app does not have; as a "
+                                  f"its record names dataset {brief(named)}, which this app does not have; as a "
                                   f"1×28×28 model it is shown with MNIST held-out digits")
-    raise CheckpointError(f"{stem}: trained on {named!r} with {'×'.join(map(str, shape))} inputs; this app has "
+    raise CheckpointError(f"{stem}: trained on {brief(named)} with {'×'.join(map(str, shape))} inputs; this app has "
                           f"held-out images only for 1×28×28 (MNIST) and 1×64×64 (faces) models, so there is "
                           f"nothing to show it with")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -64,8 +65,13 @@ def label_trained_picks(at: AppTest) -> None:
             picker.set_value(f"{choice.title} ({'trained here' if choice.trained_here else 'uploaded'})")
 
 
+def as_read(markdown: str) -> str:
+    """Text as the browser shows it: user text in messages is Markdown-escaped (pages.common.escape_md)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
 def texts(elements) -> str:
-    return " | ".join(e.value for e in elements)
+    return " | ".join(as_read(e.value) for e in elements)
 
 
 def trained(at: AppTest) -> dict:
