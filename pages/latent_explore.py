@@ -48,7 +48,13 @@ def draw_plane(choice: ModelChoice, section: str, spec, xy: torch.Tensor, codes:
                 f"still work: the server decodes them.")
         return None
     plane_id = f"{section}:{choice.cache_key}"
-    plane(_payload(plane_id, repr(spec), choice, spec, xy, codes), key=f"plane_{section}")
+    try:
+        payload = _payload(plane_id, repr(spec), choice, spec, xy, codes)
+    except ValueError as exc:  # e.g. a diverged model whose codes are not finite
+        st.info(f"The latent plane cannot draw this model ({exc}). The sliders still work: the server decodes "
+                f"them.")
+        return None
+    plane(payload, key=f"plane_{section}")
     return plane_id
 
 

@@ -21,6 +21,7 @@ from pages.latent_plots import SliderRange, nice_step
 MAX_BROWSER_WEIGHTS = 8_000_000  # floats: 32 MB
 MAX_BROWSER_MULTIPLY_ADDS = 60_000_000
 ARROW_STEPS = 50  # arrow-key moves across a plane's width (Shift: ten at a time)
+MIN_SPREAD = 1e-3
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def latent_plane(bounds: tuple[SliderRange, SliderRange], grid: tuple[float, flo
 def pca_plane(pca: Principal, limit: float) -> PlaneSpec:
     """A wider code: the plane is PC1–PC2 of the held-out codes in latent units, z = base + x·v1 + y·v2, where
     base = mean + the other principal directions' slider values (sent by the page as they move)."""
-    s1, s2 = (float(v) for v in pca.std[:2])
+    # Codes that do not vary along a direction (σ = 0) still get a plane to draw on.
+    s1, s2 = (max(float(v), MIN_SPREAD) for v in pca.std[:2])
     e1, e2 = (float(v) for v in pca.explained[:2])
     reach = (limit * 1.1 * s1, limit * 1.1 * s2)
     return PlaneSpec(mode="pca", x_label=f"PC1 ({e1:.0%} of variance)", y_label=f"PC2 ({e2:.0%} of variance)",

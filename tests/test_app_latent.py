@@ -465,3 +465,25 @@ def test_session_trained_models_without_labels_on_larger_images():
         assert at.selectbox(key="holes_ae").value == "mine-ae2" and at.selectbox(key="holes_vae").value == "mine-vae2"
     at = open_trained("mine-ae5")
     assert at.slider(key="pc4") and at.selectbox(key="dim").options == [f"z{d}" for d in range(1, 6)]
+
+
+@pytest.mark.parametrize("latent", [2, 5])
+def test_a_model_whose_codes_are_not_finite_gets_a_message_not_a_crash(latent):
+    from models.autoencoders import build_model
+    from models.config import ModelConfig
+    from models.data import load_dataset
+    from pages.common import TRAINED_KEY, ModelChoice
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(16,), latent=latent)).eval()
+    with torch.no_grad():
+        model.to_code.bias[0] = float("nan")  # as a diverged run could leave it
+    broken = ModelChoice(name="broken", title="broken", dataset="mnist", model=model, record={},
+                         data=load_dataset("mnist", source="bundled"), trained_here=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[TRAINED_KEY] = {"broken": broken}
+    at.query_params["model"] = "broken"
+    at.switch_page("pages/latent.py").run()
+    assert not at.exception, at.exception
+    messages = [m.value for m in (*at.info, *at.error)]
+    assert any("NaN or infinite" in m for m in messages), messages

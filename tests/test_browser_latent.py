@@ -66,6 +66,23 @@ def test_hovering_decodes_in_the_browser_without_the_server(server, page):
     page.screenshot(path=str(ARTIFACTS / "latent-hover.png"), full_page=True)
 
 
+def test_the_model_is_sent_once_not_on_every_rerun(server, page):
+    received: list = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(len(frame))))
+    open_latent(page, server, "mnist_vae2")
+    first = sum(received)
+    assert first > 2_000_000  # the decoder's weights and the held-out images
+    page.evaluate("() => { window.__first = [...window.__aex.planes.values()][0]; }")
+    received.clear()
+    grid = page.get_by_role("slider", name="Grid size (decodes per side)").first
+    grid.focus()
+    page.keyboard.press("ArrowLeft")  # a whole-page rerun, with a new decoded grid
+    wait_idle(page)
+    assert "grid=14" in page.url
+    assert 0 < sum(received) < 200_000  # the grid's new picture and the page's elements, not the model again
+    assert page.evaluate("() => [...window.__aex.planes.values()][0] === window.__first")  # not rebuilt
+
+
 def test_a_click_pins_z_in_the_url_and_the_sliders(server, page):
     box = open_latent(page, server, "mnist_vae2")
     # a point of the plane with no held-out code within reach, so the pin is exactly where the click was
@@ -141,7 +158,8 @@ def _parity(page, model) -> float:
     return float(np.abs(got - expected).max())
 
 
-@pytest.mark.parametrize("name", [n for n, e in CATALOG.items() if e.latent == 2] + ["mnist_vae16"])
+@pytest.mark.parametrize("name", [n for n, e in CATALOG.items() if e.latent == 2] + ["mnist_vae16", "mnist_cae16",
+                                                                                     "mnist_tied100"])
 def test_the_browser_decoder_matches_torch(server, page, name):
     if name not in CATALOG:
         pytest.skip(f"{name} is not shipped")

@@ -132,3 +132,10 @@ def test_the_committed_wasm_was_built_from_the_committed_source():
     assert hashlib.sha256((COMPONENT / "kernels.c").read_bytes()).hexdigest() == recorded
     wasm = (COMPONENT / "kernels.wasm").read_bytes()
     assert wasm[:4] == b"\0asm" and b"conv_transpose" in wasm and b"linear" in wasm
+
+
+def test_pca_plane_of_codes_that_do_not_vary_still_has_an_extent():
+    codes = torch.ones(20, 4)
+    plane = pca_plane(principal_directions(codes, 4), 3.0)
+    x0, x1, y0, y1 = plane.extent
+    assert x1 > x0 and y1 > y0
