@@ -4,7 +4,9 @@ import streamlit as st
 
 from pages.common import sidebar
 
-st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/explore:", layout="wide")
+# An emoji favicon is drawn inline (a data: URL); a :material/…: one is fetched from fonts.gstatic.com, which fails
+# offline. The pages' :material/…: icons are fine: their font ships with Streamlit.
+st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧭", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
