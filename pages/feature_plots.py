@@ -6,6 +6,7 @@ models/generalisation.py (tied against untied).
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 
@@ -110,6 +111,7 @@ def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per im
     fig = go.Figure()
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
     for (title, curve), colour in zip(curves.items(), colours * 2):
+        title = html.escape(title)  # plotly reads a little HTML in trace names; a title is shown as written
         fig.add_trace(go.Scatter(x=curve.epochs, y=curve.heldout, name=f"{title}: held-out", mode="lines",
                                  line=dict(color=colour)))
         fig.add_trace(go.Scatter(x=curve.epochs, y=curve.train, name=f"{title}: train", mode="lines",

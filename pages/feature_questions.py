@@ -13,7 +13,7 @@ from models.analysis import Decodings, Reactivation, compare_decodings, reactiva
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from models.generalisation import GapTable, learning_curve, load_gap_table, parameter_count
-from pages.common import ModelChoice, query_choice, set_query, state_from_query
+from pages.common import ModelChoice, escape_md, query_choice, set_query, state_from_query
 from pages.feature_plots import learning_curves_figure, painted_rgb, rgb_rows
 from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)
@@ -85,7 +85,8 @@ def _invertible(choice: ModelChoice) -> str:
     cfg = choice.model.config
     if cfg.code_activation in ("sigmoid", "tanh", "identity"):
         return ""
-    return f"{choice.title}: its {cfg.code_activation} code has no inverse f⁻¹, so only the learned decoder applies."
+    return (f"{escape_md(choice.title)}: its {cfg.code_activation} code has no inverse f⁻¹, so only the learned "
+            f"decoder applies.")
 
 
 # --- (b) every decoding ------------------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def decodings_section(choices: list[ModelChoice]) -> None:
              r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad "
              r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad "
              r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}\,")
-    results, tables = {}, []
+    results, tables = [], []
     for column, choice in zip(st.columns(2), choices):
         with column:
             why = _invertible(choice)
@@ -106,9 +107,9 @@ def decodings_section(choices: list[ModelChoice]) -> None:
                 st.info(why)
                 continue
             decodings = held_out_decodings(choice)
-            results[choice.title] = (choice, decodings)
+            results.append((choice, decodings))
             st.image(_decoding_png(choice.cache_key, decodings), output_format="PNG",
-                     caption=f"{choice.title}: first {SHOWN} held-out images; rows: {DECODING_ROWS}; "
+                     caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images; rows: {DECODING_ROWS}; "
                              f"{shown_outside_shares(decodings, SHOWN)}")
             tables.append(pd.DataFrame(decoding_table(decodings)).assign(model=choice.title))
     if not results:
@@ -119,12 +120,12 @@ def decodings_section(choices: list[ModelChoice]) -> None:
     st.caption("BCE and ½‖x−x̂‖² per image and PSNR (mean of each image's, peak 1) over the images that came out "
                "finite, after clipping to [0, 1]. A saturated code has a unit at exactly the edge of f's range "
                "in float32, where f⁻¹ is infinite.")
-    for column, (title, (choice, decodings)) in zip(st.columns(2), results.items()):
+    for column, (choice, decodings) in zip(st.columns(2), results):
         with column:
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{escape_md(choice.title)}**")
             for line in decoding_findings(decodings, choice.model.config.code_activation):
                 st.markdown(f"- {line}")
-    st.markdown(decoding_verdict({title: d for title, (_, d) in results.items()}))
+    st.markdown(decoding_verdict([d for _, d in results]))
 
 
 # --- (b′) one unit reactivated -------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def reactivation_section(choices: list[ModelChoice]) -> None:
                 continue
             r = _reactivation(choice.cache_key, eps, choice.model)
             st.image(_reactivation_png(choice.cache_key, eps, r), output_format="PNG",
-                     caption=f"{choice.title}, units 0–{min(UNITS_SHOWN, len(r.onehot_learned)) - 1}; rows: "
+                     caption=f"{escape_md(choice.title)}, units 0–{min(UNITS_SHOWN, len(r.onehot_learned)) - 1}; rows: "
                              "g(W′eᵢ + b′) · Wᵀ(f⁻¹(eᵢ) − b) · g(W′sᵢ + b′) · Wᵀ(f⁻¹(sᵢ) − b) · W⁺(f⁻¹(sᵢ) − b); "
                              "each tile stretched to its own range")
             for line in reactivation_findings(r, choice.model.config.code_activation):
@@ -156,7 +157,7 @@ def tied_section(choices: list[ModelChoice]) -> None:
     curves = {}
     for column, choice in zip(st.columns(2), choices):
         curve = learning_curve(choice.record)
-        column.markdown(curve_summary(choice.title, choice.record, curve, parameter_count(choice.model)))
+        column.markdown(curve_summary(escape_md(choice.title), choice.record, curve, parameter_count(choice.model)))
         if curve is not None:
             curves[choice.title] = curve
     if curves:

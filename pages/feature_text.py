@@ -88,11 +88,11 @@ def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
     return out
 
 
-def decoding_verdict(findings: dict[str, Decodings]) -> str:
+def decoding_verdict(findings: list[Decodings]) -> str:
     """One line over both models: which decodings always gave a finite image inside [0, 1]."""
     clean = [name for name in DECODINGS
              if all(d.scores[name].nonfinite_images == 0 and (d.scores[name].outside_unit or 0) == 0
-                    for d in findings.values())]
+                    for d in findings)]
     if clean == ["learned"]:
         return ("**So:** of the four, only the learned decoder g(W′h + b′) returned a finite image inside [0, 1] "
                 "for every held-out code of both models; each inverse-first decoding either left [0, 1] or "

@@ -337,6 +337,27 @@ def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch(
     assert "My layer: held-out" in names and "My layer: kept epoch 3" in names
 
 
+def test_a_title_with_markdown_and_html_is_shown_as_written():
+    from models.data import load_dataset  # noqa: PLC0415
+    from pages.common import TRAINED_KEY, ModelChoice, escape_md  # noqa: PLC0415
+
+    title = "**bold** [link](http://x) <b>tag</b>"
+    history = [{"epoch": 1, "train_loss": 9.0, "heldout_loss": 10.0, "terms": {}}]
+    mine = ModelChoice(name="mine", title=title, dataset="mnist", model=small_model(latent=5, input_shape=(1, 28, 28)),
+                       record={"history": history, "best_epoch": 1}, data=load_dataset("mnist", source="bundled"),
+                       trained_here=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[TRAINED_KEY] = {"mine": mine}
+    at.query_params.update(left="mine", right="mine")
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception and not at.error
+    assert f"**{escape_md(title)}**" in [m.value for m in at.markdown]
+    assert any(m.value.startswith(f"**{escape_md(title)}** (") for m in at.markdown)  # the curve summary
+    names = [trace["name"] for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    assert "**bold** [link](http://x) &lt;b&gt;tag&lt;/b&gt;: held-out" in names
+
+
 def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, monkeypatch):
     from models import generalisation  # noqa: PLC0415
     from models.generalisation import GapRow, gap_document, load_gap_table  # noqa: PLC0415
@@ -451,7 +472,7 @@ def test_decoding_sentences_and_table_use_the_scores():
     assert sat > 0 and f"{sat} of 30 codes have a unit that rounds to exactly 0 or 1" in text
     assert f"W⁺(f⁻¹(h) − b) gives {result.scores['pinv'].nonfinite_images}" in text
     assert f"{100 * float(result.outside_share.mean()):.1f}%" in text
-    assert "only the learned decoder" in decoding_verdict({"m": result})
+    assert "only the learned decoder" in decoding_verdict([result])
 
 
 def test_curve_summary_without_history_says_it_is_not_recorded():
