@@ -1,5 +1,5 @@
-"""The maths of the Latent manifold page (plain torch): principal directions of the codes, traversals, the
-code nearest a selection, and the "holes" of a latent grid (grid points with no held-out code nearby)."""
+"""The maths of the Latent manifold page (plain torch): principal directions of the codes, traversals,
+and the "holes" of a latent grid (grid points with no held-out code nearby)."""
 
 from __future__ import annotations
 
@@ -46,18 +46,6 @@ def traversal_codes(base: torch.Tensor, dim: int, values: torch.Tensor) -> torch
     codes = base.float().expand(len(values), len(base)).clone()
     codes[:, dim] = values
     return codes
-
-
-# --- a selection's representative ---------------------------------------------------------------------------
-def representative(indices: Sequence[int], codes: torch.Tensor) -> int | None:
-    """The one image to show for a selection: the point itself, or for a box/lasso of many the one whose
-    code is nearest the selection's mean code. Indices out of range are ignored."""
-    valid = [i for i in indices if 0 <= i < len(codes)]
-    if not valid:
-        return None
-    chosen = codes[valid].float()
-    nearest = torch.cdist(chosen.mean(0, keepdim=True), chosen).argmin()
-    return valid[int(nearest)]
 
 
 # --- holes: where a latent grid has no data ------------------------------------------------------------------

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
 
 
 def to_uint8(images: torch.Tensor | np.ndarray, normalise: bool = False) -> np.ndarray:
@@ -80,32 +76,6 @@ def image_quality(clean: torch.Tensor, other: torch.Tensor) -> tuple[float, floa
     psnr = [peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(a, b)]
     ssim = [structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b)]
     return float(np.mean(np.minimum(psnr, 100.0))), float(np.mean(ssim))
-
-
-def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, label_names: Sequence[str] | None,
-                   marker: tuple[float, float] | None = None, title: str = "", dims: tuple[int, int] = (0, 1)):
-    """Plotly scatter of 2-D codes coloured by class; each point's index rides in customdata for selection."""
-    import plotly.graph_objects as go  # noqa: PLC0415
-
-    fig = go.Figure()
-    index = np.arange(len(codes))
-    groups = [(None, np.ones(len(codes), dtype=bool))] if labels is None else \
-        [(int(c), labels == c) for c in np.unique(labels)]
-    for cls, mask in groups:
-        name = "held-out codes" if cls is None else (label_names[cls] if label_names else str(cls))
-        fig.add_trace(go.Scattergl(  # class names can be a user's folder names: plotly reads <a>, <b> in text
-            x=codes[mask, dims[0]], y=codes[mask, dims[1]], mode="markers", name=html.escape(name),
-            customdata=index[mask], marker=dict(size=6, opacity=0.75, color=PALETTE[(cls or 0) % len(PALETTE)]),
-            hovertemplate="%{fullData.name}<br>z=(%{x:.2f}, %{y:.2f})<br>#%{customdata}<extra></extra>",
-        ))
-    if marker is not None:
-        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="slider z",
-                                 marker=dict(symbol="x", size=16, color="black", line=dict(width=2)),
-                                 hoverinfo="skip"))
-    fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10), dragmode="select",
-                      legend=dict(itemsizing="constant"), xaxis_title=f"z{dims[0] + 1}",
-                      yaxis_title=f"z{dims[1] + 1}", uirevision="keep")
-    return fig
 
 
 def loss_curve(history: Sequence[dict], title: str = "Loss per sample"):

@@ -1,11 +1,10 @@
 """Drawing helpers of the Latent manifold page (no streamlit, so they test directly): grid axes and slider
-ranges, the scatter-selection → image index rule, hole-marked tiles and the dimension-spread chart. The maths
+ranges, hole-marked tiles and the dimension-spread chart. The maths
 (principal directions, holes) lives in models/latent_analysis.py."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,22 +74,6 @@ def slider_range(axis: torch.Tensor, values: torch.Tensor, widen: float = 0.25) 
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step
     centre = round(float(axis.mean()) / step) * step
     return SliderRange(round(low, 6), round(high, 6), step, round(min(max(centre, low), high), 6))
-
-
-# --- selection on the scatter -------------------------------------------------------------------------------
-def selected_indices(selection: Mapping | None) -> list[int]:
-    """Held-out image indices in a st.plotly_chart selection: each point's customdata (a number, or a
-    one-element list); points without one (the slider-z marker) are skipped."""
-    indices = []
-    for point in (selection or {}).get("points", []) or []:
-        data = point.get("customdata") if isinstance(point, Mapping) else None
-        if isinstance(data, (list, tuple)):
-            data = data[0] if data else None
-        try:
-            indices.append(int(data))
-        except (TypeError, ValueError):
-            continue
-    return indices
 
 
 # --- pictures -------------------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ import torch
 from models.errors import AutoencoderError
 from pages import figures
 from pages import recon_plots as rp
-from pages.common import (DATASET_TITLES, ModelChoice, current, held_out_codes, query_choice, query_int,
-                          set_query, state_from_query)
+from pages.common import (DATASET_TITLES, ModelChoice, current, escape_md, held_out_codes, query_choice,
+                          query_int, set_query, state_from_query)
+from pages.latent_explore import draw_plane, free_pin
+from pages.plane_views import codes_plane
 
 ALL = "all"
 PER_ROW = 8
@@ -75,16 +77,17 @@ def gallery(choice: ModelChoice) -> None:
 
     note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
     st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
-               f"**{choice.title}**{note}. Under each: its class and the model's own loss, **{what}**"
+               f"**{escape_md(choice.title)}**{note}. Under each: its class and the model's own loss, **{what}**"
                f"{' (summed over pixels, in nats)' if config.loss == 'bce' else ''}.")
     if cls is not None and len(index) < n:
-        st.info(f"Only {len(index)} held-out images of class {choice.label_names[cls]!r}: showing all of them.")
+        st.info(f"Only {len(index)} held-out images of class {escape_md(repr(choice.label_names[cls]))}: showing "
+                f"all of them.")
     for start in range(0, len(index), PER_ROW):
         for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
             tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
                 else f"#{index[i]}"
             column.image(rp.stack_pair(originals[i], reconstructions[i], factor),
-                         caption=f"{tag} · {errors[index[i]]:.3g}", clamp=True)
+                         caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
 
     shown, overall, download = st.columns([2, 2, 1], vertical_alignment="center")
     shown.metric(f"Mean {what}, these {len(index)}", f"{errors[index].mean():.3g}")
@@ -114,14 +117,14 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
                      caption=f"Reconstruction · {rp.error_label(model.config)} {error:.3g}", clamp=True, width=side)
     with columns[2]:
         code = z[0].numpy()
-        if len(code) == 2 and choice.data.test_labels is not None:
-            fig = figures.latent_scatter(outputs(choice)[2], choice.data.test_labels.numpy(),
-                                         choice.label_names, marker=(float(code[0]), float(code[1])))
-            fig.data[-1].name = "your image"
-            fig.update_layout(height=340, title="", dragmode=False,
-                              legend=dict(orientation="h", y=-0.25, itemsizing="constant"))
-            st.plotly_chart(fig, key="own_code_map", config={"displayModeBar": False})
-            st.caption(f"Its code z = ({code[0]:.2f}, {code[1]:.2f}) (✕) among the held-out codes")
+        if len(code) == 2:
+            codes, key = held_out_codes(choice), "own_draw" if source is None else "own_upload"
+            mine = (float(code[0]), float(code[0]), float(code[1]), float(code[1]))
+            plane_id = draw_plane(choice, key, codes_plane(codes), codes, codes)  # the same payload for any image
+            free_pin(choice, codes, key, plane_id, [{"point": [mine[0], mine[2]], "label": "your image"}],
+                     f"Its code z = ({code[0]:.2f}, {code[1]:.2f}) (the ring) among the held-out codes. Point at "
+                     f"the plane to decode any z in your browser; click to pin one.",
+                     extent=codes_plane(codes, [mine]).extent)  # wide enough to show this image's code
         else:
             st.bar_chart(pd.DataFrame({"value": code}, index=pd.RangeIndex(1, len(code) + 1, name="code unit")),
                          height=220)
@@ -145,13 +148,13 @@ def own_input(choice: ModelChoice) -> None:
             try:
                 x, gray, notes = rp.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
             except AutoencoderError as error:
-                st.error(f"Could not use this upload: {error}")
+                st.error(f"Could not use this upload: {escape_md(error)}")
             else:
                 st.caption("Done to your image: " + "; ".join(notes) + ".")
                 show_own(choice, x, gray, "Your upload")
     with draw_tab:
         if not digits:
-            st.info(f"Drawing is for digits, and {choice.title} was trained on "
+            st.info(f"Drawing is for digits, and {escape_md(choice.title)} was trained on "
                     f"{DATASET_TITLES.get(choice.dataset, choice.dataset)}: pick an MNIST model in the sidebar, "
                     "or upload a photo in the first tab.")
             return
@@ -169,7 +172,7 @@ def own_input(choice: ModelChoice) -> None:
             try:
                 x = rp.drawing_to_input(canvas.image_data, shape)
             except AutoencoderError as error:
-                st.error(f"Could not read the drawing: {error}")
+                st.error(f"Could not read the drawing: {escape_md(error)}")
                 return
             if x is not None:
                 show_own(choice, x, None, "")

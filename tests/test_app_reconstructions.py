@@ -138,7 +138,7 @@ def test_bad_upload_shows_an_error_and_the_page_survives():
     at = open_page()
     at.file_uploader(key="upload").set_value(("digit.png", b"this is not an image", "image/png")).run()
     assert not at.exception
-    assert "digit.png" in at.error[0].value
+    assert "digit.png" in at.error[0].value.replace("\\", "")  # the file name is Markdown-escaped
     assert len(gallery(at)) == 16  # nothing else lost
 
 
@@ -146,7 +146,7 @@ def test_truncated_png_upload_shows_an_error():
     at = open_page()
     at.file_uploader(key="upload").set_value(("cut.png", digit_png()[:200], "image/png")).run()
     assert not at.exception
-    assert "cut.png" in at.error[0].value
+    assert "cut.png" in at.error[0].value.replace("\\", "")  # the file name is Markdown-escaped
 
 
 def test_photo_upload_shows_input_and_reconstruction():
@@ -159,6 +159,33 @@ def test_photo_upload_shows_input_and_reconstruction():
     assert "What the model sees" in captions
     assert any(c.startswith("Reconstruction · BCE per image ") for c in captions)  # mnist_cae16: BCE
     assert any("inverted" in c.value for c in at.caption)
+
+
+@pytest.mark.skipif("mnist_vae2" not in CATALOG, reason="needs mnist_vae2")
+def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned():
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    at = open_page("mnist_vae2")
+    at.file_uploader(key="upload").set_value(("zero.png", digit_png(), "image/png")).run()
+    assert not at.exception and not at.error
+    bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
+    data = json.loads(bridge.proto.json)
+    model = load_checkpoint(CATALOG["mnist_vae2"].path)[0]
+    x, _, _ = rp.prepare_upload(digit_png(), "zero.png", (1, 28, 28), digits=True)
+    code = model.embed(x)[0]
+    assert data["overlays"][0]["point"] == pytest.approx(code.tolist(), abs=1e-5)
+    x0, x1, y0, y1 = data["extent"]
+    assert x0 <= float(code[0]) <= x1 and y0 <= float(code[1]) <= y1  # the plane reaches the image's code
+    assert data["pin"] is None
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = _make_trigger_id(bridge.proto.id, "events")
+    state.json_trigger_value = json.dumps([{"event": "pin", "value": {"x": 0.5, "y": -0.5}}])
+    at._run(states)
+    assert not at.exception
+    assert any(image.captions[0].startswith("Nearest to the pinned z = (0.50, -0.50): ") for image in at.get("image"))
 
 
 # --- the plain helpers --------------------------------------------------------------------------------

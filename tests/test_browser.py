@@ -143,29 +143,6 @@ def test_moving_a_latent_slider_changes_the_decoded_image(server, page):
     page.screenshot(path=str(ARTIFACTS / "latent-slider-moved.png"), full_page=True)
 
 
-def test_selecting_a_scatter_point_decodes_it(server, page):
-    page.goto(f"{server}/latent?model=mnist_vae2")
-    wait_idle(page)
-    chart = page.locator('[data-testid="stPlotlyChart"]').first
-    chart.scroll_into_view_if_needed()
-    drag = chart.locator(".nsewdrag").first
-    box = drag.bounding_box()
-    assert box is not None
-    before = _main_image_sources(page)
-    # a box selection over the centre of the plane, where the codes of a VAE lie
-    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.35
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x0 + box["width"] * 0.3, y0 + box["height"] * 0.3, steps=8)
-    page.mouse.up()
-    wait_idle(page)
-    assert_no_exception(page, "latent after selection")
-    after = _main_image_sources(page)
-    assert after != before
-    assert page.get_by_text("held-out #", exact=False).count() > 0  # the selected image, beside its decode
-    page.screenshot(path=str(ARTIFACTS / "latent-selected.png"), full_page=True)
-
-
 def test_training_one_epoch_in_the_browser_adds_the_model_to_the_sidebar(server, page):
     page.goto(f"{server}/train")
     wait_idle(page)

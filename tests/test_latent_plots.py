@@ -1,4 +1,4 @@
-"""The Latent manifold page's helpers: slider ranges and selection (pages/latent_plots.py), principal directions
+"""The Latent manifold page's helpers: slider ranges (pages/latent_plots.py), principal directions
 and the holes measure (models/latent_analysis.py)."""
 
 from __future__ import annotations
@@ -73,22 +73,6 @@ def test_traversal_sweeps_one_dimension_only():
 
 
 # --- selection -----------------------------------------------------------------------------------------------------
-def test_selected_indices_reads_customdata_in_every_shape():
-    selection = {"points": [{"customdata": 4}, {"customdata": [9]}, {"x": 0.1, "y": 0.2},  # the marker
-                            {"customdata": "oops"}, {"customdata": []}, "not a point"]}
-    assert lp.selected_indices(selection) == [4, 9]
-    assert lp.selected_indices({"points": []}) == [] and lp.selected_indices(None) == []
-
-
-def test_representative_is_the_point_or_the_one_nearest_the_selection_mean():
-    codes = torch.tensor([[0.0, 0.0], [10.0, 0.0], [4.0, 1.0], [6.0, -1.0]])
-    assert la.representative([1], codes) == 1
-    assert la.representative([0, 1, 2], codes) == 2  # mean (4.67, 0.33): #2 is nearest
-    assert la.representative([99, -1], codes) is None and la.representative([], codes) is None
-    assert la.representative([99, 3], codes) == 3
-
-
-# --- holes ---------------------------------------------------------------------------------------------------------
 def test_codes_everywhere_leave_no_holes_and_a_corner_cluster_leaves_many():
     axis = torch.linspace(-3, 3, 31)
     everywhere = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
