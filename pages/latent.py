@@ -13,7 +13,8 @@ import torch
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
 from models.latent_analysis import traversal_codes
-from pages.common import ModelChoice, current, held_out_codes, query_choice, query_int, set_query, state_from_query
+from pages.common import (ModelChoice, current, escape_md, held_out_codes, query_choice, query_int,
+                          set_query, state_from_query)
 from pages.figures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from pages.latent_explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
 from pages.latent_holes import holes_tab
@@ -80,8 +81,8 @@ def _decoded_grid(choice: ModelChoice, codes: torch.Tensor) -> None:
     picker.caption(f"The dashed square on the plane above is this grid's extent: {where}. "
                    f"z1 runs left→right from {xs[0]:.2f} to {xs[-1]:.2f}; z2 runs bottom→top from {ys[0]:.2f} to "
                    f"{ys[-1]:.2f}.")
-    show(tile(cells.reshape(-1, *cells.shape[-2:]), n, pad=1), f"{choice.title}: decodes of a {n}×{n} grid.",
-         target=GRID_PX, where=picture)
+    show(tile(cells.reshape(-1, *cells.shape[-2:]), n, pad=1),
+         f"{escape_md(choice.title)}: decodes of a {n}×{n} grid.", target=GRID_PX, where=picture)
 
 
 @st.fragment
@@ -103,7 +104,7 @@ def _traversal(choice: ModelChoice, codes: torch.Tensor) -> None:
         frames = to_uint8(choice.model.decode_codes(traversal_codes(mean, dim - 1, values)))
         show(tile(frames, TRAVERSAL_STEPS, pad=2), f"z{dim} swept from {values[0]:.2f} to {values[-1]:.2f} "
               f"(the span of the held-out codes, 1st–99th percentile +5%), every other dimension at the mean "
-              f"held-out code; {choice.title}", target=STRIP_PX)
+              f"held-out code; {escape_md(choice.title)}", target=STRIP_PX)
         if spread[dim - 1] < 0.2 * spread.max():
             collapsed = (" In a VAE this is the mark of a collapsed unit: the KL term pulls a dimension the decoder "
                          "does not need back to the prior, whatever the image." if choice.model.has_prior else "")
@@ -131,7 +132,7 @@ def _interpolation(choice: ModelChoice, codes: torch.Tensor) -> None:
     strip = tile(to_uint8(torch.cat(list(rows.values()))), steps, pad=2)
     first, middle, last = st.columns([1, 6, 1], vertical_alignment="center")
     show(to_uint8(choice.data.test[a:a + 1])[0], f"A: {label_of(choice, a)}", where=first)
-    show(strip, f"{choice.title}: top row linear (1−t)·z_A + t·z_B, bottom row spherical (slerp), "
+    show(strip, f"{escape_md(choice.title)}: top row linear (1−t)·z_A + t·z_B, bottom row spherical (slerp), "
                  f"{steps} steps from A's code to B's, decoded.", target=STRIP_PX, where=middle)
     show(to_uint8(choice.data.test[b:b + 1])[0], f"B: {label_of(choice, b)}", where=last)
 
@@ -139,9 +140,9 @@ def _interpolation(choice: ModelChoice, codes: torch.Tensor) -> None:
     latent = model.config.latent
     note = (f"‖z‖ at the midpoint: linear {mid['linear']:.2f}, slerp {mid['slerp']:.2f} "
             f"(‖z_A‖ = {za.norm():.2f}, ‖z_B‖ = {zb.norm():.2f}; a draw from N(0, I) in {latent}-D typically has "
-            f"‖z‖ ≈ √{latent} = {latent ** 0.5:.1f}). Slerp follows an arc around the origin and keeps ‖z‖ near the "
-            f"endpoints'; a straight line cuts through the low-norm middle, which in high dimensions the prior "
-            f"almost never produces.")
+            f"‖z‖ ≈ √{latent} = {latent ** 0.5:.1f}). Slerp turns the direction along an arc around the "
+            f"origin while ‖z‖ moves linearly from ‖z_A‖ to ‖z_B‖, so it stays between the endpoints'; a straight "
+            f"line cuts through the low-norm middle, which in high dimensions the prior almost never produces.")
     if not model.has_prior:
         note += (f" This plain AE's codes are not centred on 0 (their mean code has norm "
                  f"{codes.mean(0).norm():.2f}), so its slerp arc is a detour around the origin, not a better path.")
@@ -162,8 +163,8 @@ def _samples(choice: ModelChoice, codes: torch.Tensor) -> None:
     if not model.has_prior:
         spans = "; ".join(f"z{d + 1} from {lo:.1f} to {hi:.1f}" for d, (lo, hi) in
                           enumerate(zip(codes.min(0).values[:4].tolist(), codes.max(0).values[:4].tolist())))
-        st.info(f"**{choice.title} is a plain autoencoder: it has no prior to sample from.** It was trained only "
-                f"to reconstruct, so nothing says which codes are likely; its held-out codes span {spans}"
+        st.info(f"**{escape_md(choice.title)} is a plain autoencoder: it has no prior to sample from.** It was "
+                f"trained only to reconstruct, so nothing says which codes are likely; its held-out codes span {spans}"
                 f"{' …' if codes.shape[1] > 4 else ''}, not N(0, 1). A VAE adds a KL term that pulls its codes "
                 f"towards N(0, I), so decoding z ~ N(0, I) gives plausible images: pick one in the sidebar.")
         return
@@ -172,7 +173,7 @@ def _samples(choice: ModelChoice, codes: torch.Tensor) -> None:
     seed = int(st.session_state["sample_seed"])
     set_query(seed=seed)
     images = model.sample(SAMPLE_COUNT, torch.Generator().manual_seed(seed))
-    show(tile(to_uint8(images), 8, pad=2), f"{SAMPLE_COUNT} samples from {choice.title}: "
+    show(tile(to_uint8(images), 8, pad=2), f"{SAMPLE_COUNT} samples from {escape_md(choice.title)}: "
           f"z ~ N(0, I) ({model.config.latent}-D, seed {seed}), decoded (the decoder's mean image, no pixel noise).",
           target=STRIP_PX * 4)
 
@@ -181,7 +182,8 @@ def _samples(choice: ModelChoice, codes: torch.Tensor) -> None:
 choice = current()
 st.title("Latent manifold")
 kind = "VAE: codes are the encoder's posterior means μ(x)" if choice.model.has_prior else "plain autoencoder"
-st.caption(f"{choice.title} ({kind}) · codes of the {len(choice.data.test)} held-out images, never seen in training")
+st.caption(f"{escape_md(choice.title)} ({kind}) · codes of the {len(choice.data.test)} held-out images, never seen "
+           f"in training")
 try:
     codes = held_out_codes(choice)
     tabs = st.tabs(TABS, key="tab", bind="query-params")

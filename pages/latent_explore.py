@@ -16,7 +16,7 @@ import torch
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import AutoencoderError
 from models.latent_analysis import Principal, principal_directions
-from pages.common import ModelChoice, query_float, set_query, state_from_query
+from pages.common import ModelChoice, escape_md, query_float, set_query, state_from_query
 from pages.components.latent_plane import bridge, plane
 from pages.figures import enlarge, to_uint8, zoom_factor
 from pages.latent_plots import SliderRange, grid_axes, slider_range
@@ -91,7 +91,7 @@ def label_of(choice: ModelChoice, index: int) -> str:
     if labels is None:
         return f"held-out #{index}"
     label = int(labels[index])
-    return f"held-out #{index}, class {names[label] if names else label}"
+    return f"held-out #{index}, class {escape_md(names[label]) if names else label}"  # names: a user's folders
 
 
 def outside_code_range(model: Autoencoder, z: torch.Tensor) -> str:

@@ -7,8 +7,8 @@ import streamlit as st
 import torch
 
 from models.latent_analysis import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, holes, region_axes
-from pages.common import ModelChoice, held_out_codes, model_names, pick_model, query_choice, set_query, \
-    state_from_query, title_of
+from pages.common import (ModelChoice, escape_md, held_out_codes, model_names, pick_model, query_choice,
+                          set_query, state_from_query, title_of)
 from pages.latent_explore import draw_plane, free_pin, show
 from pages.latent_plots import tile_marked
 from pages.plane_views import codes_plane
@@ -31,7 +31,7 @@ def holes_tab(choice: ModelChoice, grid_cells) -> None:
     names = model_names(choice.dataset, where=lambda c: c.latent == 2)
     if len(names) < 2:
         st.info(f"This comparison needs two models with a 2-D latent on {choice.dataset}; there "
-                f"{'is only ' + title_of(names[0]) if names else 'is none'}. Train one on the Train page.")
+                f"{'is only ' + escape_md(title_of(names[0])) if names else 'is none'}. Train one on the Train page.")
         return
     st.markdown("A plain autoencoder is trained only to decode the codes of its training images: nothing shapes "
                 "the space between them or says where codes should lie. A VAE's KL term packs its codes towards "
@@ -61,7 +61,7 @@ def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
     stats = holes(codes, xs, ys, unit)
     cells = grid_cells(other, tuple(xs.tolist()), tuple(ys.tolist()))
     units = "std of its codes" if region == "spread" else "latent units"
-    show(tile_marked(cells, stats.mask), f"{other.title}: {HOLES_GRID}×{HOLES_GRID} decodes over "
+    show(tile_marked(cells, stats.mask), f"{escape_md(other.title)}: {HOLES_GRID}×{HOLES_GRID} decodes over "
          f"z1 {xs[0]:.2f}…{xs[-1]:.2f}, z2 {ys[0]:.2f}…{ys[-1]:.2f}; red = no held-out code within "
          f"{HOLE_RADIUS:g} {units}", target=GRID_PX)
     inside, empty, distance = st.columns(3)
