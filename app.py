@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import sidebar
+from pages.routing import mark_routed
 
 # An emoji favicon is drawn inline (a data: URL); a :material/…: one is fetched from fonts.gstatic.com, which fails
 # offline. The pages' :material/…: icons are fine: their font ships with Streamlit.
@@ -18,6 +18,19 @@ PAGES = [
     st.Page("pages/about.py", title="About / lesson", icon=":material/school:", url_path="about"),
 ]
 
+
+
+def draw_sidebar() -> None:
+    from pages.common import sidebar  # noqa: PLC0415 (imports torch and the models: seconds on a cold server)
+
+    st.session_state["model_choice"] = sidebar()
+
+
 page = st.navigation(PAGES)
-st.session_state["model_choice"] = sidebar()
-page.run()
+mark_routed()
+if page.url_path == "":  # Home needs no model: drawn first, it shows at once while the sidebar loads one
+    page.run()
+    draw_sidebar()
+else:
+    draw_sidebar()
+    page.run()

@@ -19,6 +19,7 @@ from models.catalog import CatalogEntry, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import Dataset, load_dataset
 from models.sanity import behaviour_problem
+from pages.routing import ensure_routed
 
 LOG = logging.getLogger("autoencoder_explorer")
 DATASET_TITLES = {"mnist": "MNIST digits", "olivetti": "Faces (Olivetti 64×64)", "user": "Your images (upload)"}
@@ -246,19 +247,3 @@ def fit_to_show(choice: ModelChoice) -> ModelChoice:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _behaviour_problem(key: str, _model: Autoencoder, _data: Dataset) -> str | None:
     return behaviour_problem(_model, _data.test)
-
-
-def ensure_routed() -> None:
-    """Call first on every page: makes sure app.py (navigation, sidebar) ran before the page."""
-    if "model_choice" not in st.session_state:
-        _route_through_app()
-
-
-def _route_through_app() -> None:
-    """A fresh server with a pages/ folder runs its first deep link (/latent?...) in Streamlit's legacy
-    pages-folder mode, which skips app.py. st.navigation turns that mode off for good by clearing this
-    flag; clearing it here and rerunning sends this very request through app.py instead."""
-    from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
