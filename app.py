@@ -21,8 +21,8 @@ PAGES = [
 
 
 def draw_sidebar() -> None:
-    from pages.common import sidebar  # noqa: PLC0415 (imports torch and the models: seconds on a cold server)
-
+    with st.sidebar, st.spinner("Loading the models…"):  # shows only if it takes over 0.5 s: a cold server
+        from pages.common import sidebar  # noqa: PLC0415 (imports torch and the models)
     st.session_state["model_choice"] = sidebar()
 
 

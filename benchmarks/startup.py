@@ -7,7 +7,8 @@ Each run starts a fresh `streamlit run` process (the app's own .streamlit/config
 Playwright) and stops the clock when the page's first picture is drawn:
 - bare: a Streamlit app that imports torch, decodes one 28×28 image with a small decoder and shows it (the floor:
   Python, Streamlit, torch and one image);
-- app /: the default page, Home, which shows no image: drawn = its title and all six tour links visible;
+- app /: the default page, Home, which shows no image: drawn = its title, its introduction (formulas typeset)
+  and all six tour links visible;
 - app /latent: the first decoded image on the Latent page (the sidebar's default model) loaded and visible.
 Runs alternate bare, app /, app /latent (the order rotates each round), so a busy spell of the shared machine
 hits all three alike. Printed: each run, then per target the median wall time, the median CPU seconds the server
@@ -53,10 +54,11 @@ BARE_APP = textwrap.dedent('''\
 # The first <img> in the page's main area that has loaded and is on screen.
 FIRST_IMAGE_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')]
   .some(img => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)"""
-# Home has no image: drawn when its title and every tour link are on screen.
+# Home has no image: drawn when its title, its introduction with the formulas typeset (KaTeX loads lazily; until
+# then the paragraph is a grey placeholder) and every tour link are on screen.
 HOME_DRAWN_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
-  if (!main || !main.querySelector('h1')) return false;
+  if (!main || !main.querySelector('h1') || !main.querySelector('[data-testid="stMarkdown"] .katex')) return false;
   const links = [...main.querySelectorAll('[data-testid="stPageLink"]')];
   return links.length >= 6 && links.every(a => a.getBoundingClientRect().height > 0);
 }"""
