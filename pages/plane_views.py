@@ -86,10 +86,12 @@ def codes_plane(codes: torch.Tensor, regions: Sequence[tuple[float, float, float
 
 
 def plane_payload(plane_id: str, title: str, model: Autoencoder, spec: PlaneSpec, xy: torch.Tensor,
-                  codes: torch.Tensor, data: Dataset) -> bytes:
+                  codes: torch.Tensor, data: Dataset, with_images: bool = True) -> bytes:
+    """with_images=False leaves out the held-out images (e.g. a frame of a model while it trains, sent each
+    second: the plane then names the nearest image's class without showing it)."""
     labels = None if data.test_labels is None else data.test_labels.numpy()
     return pack(plane_id, title, decoder_program(model), spec, xy.numpy(), codes.numpy(), labels,
-                data.label_names, to_uint8(data.test))
+                data.label_names, to_uint8(data.test) if with_images else None)
 
 
 def nearest_code(codes: torch.Tensor, z: torch.Tensor) -> tuple[int, float]:

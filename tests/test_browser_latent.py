@@ -199,3 +199,71 @@ def test_an_uploaded_faces_conv_model_decodes_in_the_browser_like_torch(server, 
     difference = _parity(page, model.eval())
     assert difference <= PARITY_TOLERANCE, f"largest pixel difference {difference:.2e}"
     page.screenshot(path=str(ARTIFACTS / "latent-uploaded-faces.png"), full_page=True)
+
+
+LIVE_APP = '''
+import sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+import torch
+from models.autoencoders import build_model
+from models.config import ModelConfig
+from models.data import Dataset
+from pages.components.latent_plane import plane
+from pages.plane_views import codes_plane, plane_payload
+
+step = st.session_state.setdefault("step", 0)
+if st.button("next frame"):
+    step = st.session_state["step"] = step + 1
+torch.manual_seed(step)  # a different model each frame, as while training
+model = build_model(ModelConfig(kind="vae", hidden=(16,), input_shape=(1, 8, 8))).eval()
+x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+data = Dataset(name="t", train=x, test=x, train_labels=None, test_labels=None, label_names=None, source="t")
+codes = model.embed(x)
+plane(plane_payload("live:demo", "live", model, codes_plane(codes), codes, codes, data, with_images=step == 0),
+      key="plane_live")
+st.write(f"frame {{step}}")
+'''
+
+
+def test_a_new_frame_of_the_same_plane_reloads_in_place(browser, tmp_path):
+    """A model that changes while it is shown (a training run's frames) swaps into the plane without a rebuild."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.test_browser import ROOT, _free_port
+
+    script = tmp_path / "live.py"
+    script.write_text(LIVE_APP.format(root=str(ROOT)))
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                                "--server.headless", "true"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        wait_idle(page)
+        page.wait_for_function("() => window.__aex && window.__aex.planes.has('live:demo')")
+        page.evaluate("() => { window.__first = window.__aex.planes.get('live:demo'); }")
+        before = decoded(page)
+        assert page.locator("canvas.aex-thumb").first.is_visible()
+        for frame in (1, 2):
+            page.get_by_role("button", name="next frame").click()
+            page.wait_for_function(f"() => window.__aex.stats['live:demo'].reloads === {frame}")
+        after = decoded(page)
+        assert page.evaluate("() => window.__aex.planes.get('live:demo') === window.__first")  # not rebuilt
+        assert after[2] != before[2]  # the new model's decode of the same z
+        assert not page.locator("canvas.aex-thumb").first.is_visible()  # this frame came without the images
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

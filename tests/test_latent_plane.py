@@ -139,3 +139,14 @@ def test_pca_plane_of_codes_that_do_not_vary_still_has_an_extent():
     plane = pca_plane(principal_directions(codes, 4), 3.0)
     x0, x1, y0, y1 = plane.extent
     assert x1 > x0 and y1 > y0
+
+
+def test_a_payload_without_the_held_out_images_is_smaller_and_says_so():
+    model = small_model()
+    x = torch.rand(4, 1, 5, 5)
+    data = Dataset(name="tiny", train=x, test=x, train_labels=None, test_labels=None, label_names=None,
+                   source="test")
+    codes = model.embed(x)
+    full = plane_payload("id", "t", model, spec(), codes, codes, data)
+    frame = plane_payload("id", "t", model, spec(), codes, codes, data, with_images=False)
+    assert len(frame) < len(full) and unpack(frame)[1]["thumbs"].size == 0

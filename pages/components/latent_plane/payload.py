@@ -38,9 +38,10 @@ class PlaneSpec:
 
 
 def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, xy: np.ndarray, codes: np.ndarray,
-         labels: np.ndarray | None, label_names: Sequence[str] | None, thumbs: np.ndarray) -> bytes:
+         labels: np.ndarray | None, label_names: Sequence[str] | None, thumbs: np.ndarray | None) -> bytes:
     """xy (N, 2) plane coordinates of the held-out codes, codes (N, latent), labels (N,) or None,
-    thumbs uint8 (N, H, W): the held-out images, shown beside the decode as the nearest one."""
+    thumbs uint8 (N, H, W): the held-out images, shown beside the decode as the nearest one (None: not shown,
+    e.g. for a frame of a model while it trains)."""
     n = len(codes)
     _check_finite(plane)
     buffers = {
@@ -48,7 +49,8 @@ def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, x
         "xy": np.asarray(xy, np.float32).reshape(n, 2),
         "codes": np.asarray(codes, np.float32).reshape(n, program.latent),
         "labels": (np.full(n, -1) if labels is None else np.asarray(labels)).astype(np.int16),
-        "thumbs": np.asarray(thumbs, np.uint8).reshape(n, *program.image_shape[1:]),
+        "thumbs": np.zeros(0, np.uint8) if thumbs is None else np.asarray(thumbs, np.uint8).reshape(
+            n, *program.image_shape[1:]),
     }
     specs, blob, offset = {}, [], 0
     for name, array in buffers.items():

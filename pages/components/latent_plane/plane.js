@@ -152,7 +152,7 @@ class Plane {
     this.hover = null; // {x, y, t}
     this.frame = 0;
     this.z = new Float32Array(this.latent);
-    this.stats = (registry().stats[header.id] = { latencies: [], decodeMs: [], decodes: 0, pins: 0 });
+    this.stats = (registry().stats[header.id] = { latencies: [], decodeMs: [], decodes: 0, pins: 0, reloads: 0 });
     this.build();
   }
 
@@ -166,7 +166,8 @@ class Plane {
     this.canvas.setAttribute("role", "application");
     this.canvas.setAttribute("aria-label", `${h.title}: ${this.plane.x_label} by ${this.plane.y_label}. ` +
       "Move the pointer to decode; click to pin; arrow keys move the pin.");
-    left.append(this.canvas, this.legend());
+    this.legendNode = this.legend();
+    left.append(this.canvas, this.legendNode);
     const side = el("div", "aex-side");
     this.caption = el("div", "aex-caption", "Decoded in your browser");
     this.decoded = el("canvas", "aex-decoded");
@@ -179,6 +180,7 @@ class Plane {
     this.thumb.height = this.image.height;
     this.nearestText = el("div", "aex-nearest-text");
     nearest.append(this.thumb, this.nearestText);
+    this.thumb.style.display = this.b.thumbs.length ? "" : "none"; // a live frame may come without the images
     const hint = el("div", "aex-hint", "Point to decode · click to pin z · arrow keys move the pin (Shift: ×10)");
     side.append(this.caption, this.decoded, this.readout, nearest, hint);
     box.append(left, side);
@@ -257,6 +259,12 @@ class Plane {
   // Python's view: the pinned z (the sliders' snapped values), the base code for the other principal directions,
   // and overlays (e.g. the Holes region). Applied without telling Python back.
   update(state) {
+    this.applyState(state);
+    window.dispatchEvent(new CustomEvent("aex-bridge", { detail: { plane: this.h.id } })); // Python answered
+  }
+
+  applyState(state) {
+    this.state = state;
     if (state.base && state.base.length === this.latent) this.base = Float32Array.from(state.base);
     this.follow(state.live || null);
     // A page may widen the plane (e.g. to reach the code of a user's image) without a new payload.
@@ -267,7 +275,28 @@ class Plane {
     this.overlays = state.overlays || [];
     this.drawStatic();
     this.request(true);
-    window.dispatchEvent(new CustomEvent("aex-bridge", { detail: { plane: this.h.id } })); // Python answered
+  }
+
+  // A new payload for the same plane (e.g. a model while it trains): swap the model and codes in place, keeping
+  // the pointer, the pin and the page's view, so a live plane redraws without flicker.
+  canReload(header) {
+    const [c, height, width] = header.program.image_shape;
+    return header.id === this.h.id && header.program.latent === this.latent && c === this.image.c &&
+      height === this.image.height && width === this.image.width;
+  }
+
+  reload(header, buffers, decoder) {
+    this.h = header;
+    this.b = buffers;
+    this.decoder = decoder;
+    this.n = header.count;
+    this.plane = { ...header.plane };
+    this.base = Float32Array.from(this.plane.base);
+    this.legendNode.replaceWith((this.legendNode = this.legend()));
+    this.thumb.style.display = buffers.thumbs.length ? "" : "none";
+    this.stats.reloads += 1;
+    this.applyState(this.state || {});
+    window.dispatchEvent(new CustomEvent("aex-reloaded", { detail: { plane: header.id } }));
   }
 
   // The page's own sliders, mirrored as they move (keyboard or drag), before their value reaches the server:
@@ -563,6 +592,7 @@ class Plane {
   drawThumb(index) {
     const { width, height } = this.image;
     const thumbs = this.b.thumbs;
+    if (!thumbs.length) return;
     const size = width * height;
     const data = this.thumbPixels || (this.thumbPixels = new ImageData(width, height));
     for (let p = 0; p < size; p++) {
@@ -603,21 +633,30 @@ export default function (component) {
   const { data, parentElement } = component;
   const reg = registry();
   const root = container(parentElement);
-  if (root.__aexPlane) root.__aexPlane.destroy();
-  root.__aexPlane = null;
-  root.replaceChildren();
   let payload;
   try {
     payload = parsePayload(data);
   } catch (error) {
+    if (root.__aexPlane) root.__aexPlane.destroy();
+    root.__aexPlane = null;
     fail(root, `The latent plane could not read its data (${error.message}).`);
     return undefined;
   }
   const { header, buffers } = payload;
+  const ticket = (root.__aexTicket = (root.__aexTicket || 0) + 1); // only the latest payload is shown
+  const current = root.__aexPlane;
+  if (current && current.canReload(header)) {
+    Decoder.create(header.program, buffers.weights).then((decoder) => {
+      if (ticket === root.__aexTicket && root.__aexPlane === current) current.reload(header, buffers, decoder);
+    });
+    return () => current.destroy();
+  }
+  if (current) current.destroy();
+  root.__aexPlane = null;
+  root.replaceChildren();
   let plane = null;
-  let gone = false;
   Decoder.create(header.program, buffers.weights).then((decoder) => {
-    if (gone) return;
+    if (ticket !== root.__aexTicket) return;
     plane = new Plane(root, header, buffers, decoder);
     root.__aexPlane = plane;
     reg.planes.set(header.id, plane);
@@ -628,7 +667,7 @@ export default function (component) {
       `use the sliders, which the server decodes. (${error.message})`);
   });
   return () => {
-    gone = true;
+    root.__aexTicket += 1;
     if (plane) plane.destroy();
   };
 }
