@@ -61,7 +61,7 @@ def component(at: AppTest, key: str):
 
 
 def bridge_data(at: AppTest, key: str) -> dict:
-    return json.loads(component(at, key).proto.json)
+    return json.loads(json.loads(component(at, key).proto.json)["view"])
 
 
 def pin(at: AppTest, bridge_key: str, value) -> AppTest:

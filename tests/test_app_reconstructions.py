@@ -171,7 +171,7 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     at.file_uploader(key="upload").set_value(("zero.png", digit_png(), "image/png")).run()
     assert not at.exception and not at.error
     bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
-    data = json.loads(bridge.proto.json)
+    data = json.loads(json.loads(bridge.proto.json)["view"])
     model = load_checkpoint(CATALOG["mnist_vae2"].path)[0]
     x, _, _ = rp.prepare_upload(digit_png(), "zero.png", (1, 28, 28), digits=True)
     code = model.embed(x)[0]

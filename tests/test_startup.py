@@ -56,4 +56,7 @@ def test_home_is_drawn_before_torch_and_the_start_up_path_stays_lean():
     # Home's title goes out first; torch comes only with the sidebar's model, after it.
     assert home == ["title: Autoencoder Explorer", "torch"], home
     # The Latent page needs none of the rest either (torchvision alone takes seconds to import).
-    assert not set(events["latent"]) & {"torchvision", "scipy", "sklearn", "skimage"}, events["latent"]
+    # The latent plane's bridge sends its view as one JSON string, so Streamlit's dataframe check (pandas,
+    # pyarrow) does not run either.
+    assert not set(events["latent"]) & {"torchvision", "scipy", "sklearn", "skimage", "pandas", "pyarrow"}, \
+        events["latent"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,17 +46,25 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
     browser as they move: {"x": {"key", "scale"}, "y": {"key", "scale"}, "base": [...] or None,
     "terms": [{"key", "vector"}]}, so z = base + Σ value·vector with x·scale and y·scale on the plane."""
 
+    seq_key = f"{key}__seq"
+
     def pinned() -> None:
         value = (st.session_state.get(key) or {}).get("pin")
         if on_pin is not None and isinstance(value, dict):
             x, y = _number(value.get("x")), _number(value.get("y"))
             if x is not None and y is not None:
                 on_pin(x, y)
+                seq = _number(value.get("seq"))
+                st.session_state[seq_key] = seq if seq is not None else 0.0
 
-    data = {"plane": plane_id, "pin": None if pin is None else [float(v) for v in pin],
+    view = {"plane": plane_id, "seq": st.session_state.get(seq_key, 0.0),
+            "pin": None if pin is None else [float(v) for v in pin],
             "base": None if base is None else [float(v) for v in base], "overlays": list(overlays),
             "extent": None if extent is None else [float(v) for v in extent], "live": live}
-    _bridge_component()(data=data, key=key, on_pin_change=pinned, width="stretch", height=0)
+    # One JSON string, not nested lists: Streamlit checks each list or dict in `data` for a dataframe, which
+    # imports pandas and pyarrow on a cold server's first latent page (~0.45 s).
+    _bridge_component()(data={"view": json.dumps(view)}, key=key, on_pin_change=pinned, width="stretch",
+                        height=0)
 
 
 def _number(value) -> float | None:
@@ -63,4 +72,4 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     value = float(value)
-    return value if abs(value) < 1e12 else None  # also refuses NaN and ±inf
+    return value if abs(value) < 1e15 else None  # also refuses NaN and ±inf

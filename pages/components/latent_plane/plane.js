@@ -8,6 +8,7 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
   "#bcbd22", "#17becf"];
 const MARGIN = { left: 48, right: 10, top: 10, bottom: 38 };
 const SNAP_PX = 7;
+const FRAME_MS = 16;
 const MAX_LEGEND = 12; // more classes than this (40 people) would be a wall of swatches // a click this close to a held-out code pins that code exactly
 const HEAP_START = 1 << 20; // bytes below this are the C stack's
 
@@ -153,6 +154,8 @@ class Plane {
     this.frame = 0;
     this.z = new Float32Array(this.latent);
     this.stats = (registry().stats[header.id] = { latencies: [], decodeMs: [], decodes: 0, pins: 0, reloads: 0 });
+    this.seqBase = Date.now(); // above any pin an earlier page sent, so a reloaded page's pins count as newer
+    this.sentSeq = 0;
     this.build();
   }
 
@@ -271,7 +274,10 @@ class Plane {
     const extent = Array.isArray(state.extent) && state.extent.length === 4 ? state.extent : null;
     this.plane.extent = extent || this.h.plane.extent;
     this.plane.bounds = extent || this.h.plane.bounds;
-    this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
+    // Python echoes the last pin it applied: an answer to an older pin (keys pressed faster than reruns) must not
+    // pull the marker back from where the newest pin put it.
+    const stale = this.sentSeq && typeof state.seq === "number" && state.seq < this.sentSeq;
+    if (!stale) this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
     this.overlays = state.overlays || [];
     this.drawStatic();
     this.request(true);
@@ -332,7 +338,11 @@ class Plane {
       this.base = base;
     }
     this.pin = [x, y];
-    this.request(true);
+    this.dirty = true;
+    // A slider moves at human rate: draw at once (before its value even leaves for the server), unless a
+    // picture was drawn within this frame, then on the next one.
+    if (!this.frame && performance.now() - (this.lastRender || 0) > FRAME_MS) this.render();
+    else this.request(true);
   }
 
   pinAt(x, y) {
@@ -341,9 +351,10 @@ class Plane {
     y = Math.min(Math.max(y, y0), y1);
     this.pin = [x, y];
     this.stats.pins += 1;
+    this.sentSeq = this.seqBase + this.stats.pins;
     this.request(true);
     const send = registry().bridges.get(this.h.id);
-    if (send) send("pin", { x, y, seq: this.stats.pins });
+    if (send) send("pin", { x, y, seq: this.sentSeq });
   }
 
   // --- geometry ------------------------------------------------------------------------------------------------
@@ -522,7 +533,9 @@ class Plane {
   }
 
   render() {
+    if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
+    this.lastRender = performance.now();
     const g = this.canvas.getContext("2d");
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.drawImage(this.staticLayer, 0, 0);
