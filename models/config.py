@@ -15,6 +15,7 @@ OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "identity")
 LOSSES = ("bce", "mse")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 SPARSITIES = ("none", "l1", "kl")
+LR_SCHEDULES = ("constant", "cosine")
 
 # Bounds that keep one request from eating a shared 2-core server; far above anything useful here.
 MAX_LATENT = 1024
@@ -22,6 +23,7 @@ MAX_WIDTH = 4096
 MAX_LAYERS = 6
 MAX_PIXELS = 128 * 128
 MAX_CHANNELS = 4
+MAX_SHIFT = 8  # pixels of random shift augmentation
 
 
 @dataclass
@@ -141,11 +143,19 @@ class TrainConfig:
     max_seconds: float | None = None  # wall-clock cap, so one user cannot hold a shared server
     weight_decay: float = 0.0
     threads: int | None = None  # torch CPU threads while training (None: leave as is)
+    patience: int | None = None  # early stop after this many epochs without a better held-out loss
+    lr_schedule: str = "constant"  # or "cosine": decay to 0 over the epochs
+    kl_warmup: int = 0  # VAE: epochs over which β ramps up linearly from 0
+    shift: int = 0  # augmentation: move each training image by up to ±shift pixels
+    ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0: off)
 
     def __post_init__(self) -> None:
-        _coerce(self, int_fields=("epochs", "batch_size", "seed"), float_fields=("lr", "weight_decay"))
+        _coerce(self, int_fields=("epochs", "batch_size", "seed", "kl_warmup", "shift"),
+                float_fields=("lr", "weight_decay", "ema"))
         if self.max_seconds is not None:
             _coerce(self, float_fields=("max_seconds",))
+        if self.patience is not None:
+            _coerce(self, int_fields=("patience",))
 
     def validate(self, max_epochs: int = 10_000) -> "TrainConfig":
         if not 1 <= self.epochs <= max_epochs:
@@ -158,6 +168,15 @@ class TrainConfig:
             raise ConfigError(f"weight decay must be a non-negative number, got {self.weight_decay}")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ConfigError(f"time cap must be positive seconds, got {self.max_seconds}")
+        if self.patience is not None and not 1 <= self.patience <= max_epochs:
+            raise ConfigError(f"patience must be between 1 and {max_epochs} epochs, got {self.patience}")
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not 0 <= self.kl_warmup <= max_epochs:
+            raise ConfigError(f"KL warm-up must be between 0 and {max_epochs} epochs, got {self.kl_warmup}")
+        if not 0 <= self.shift <= MAX_SHIFT:
+            raise ConfigError(f"shift augmentation must be between 0 and {MAX_SHIFT} pixels, got {self.shift}")
+        if not (math.isfinite(self.ema) and 0 <= self.ema < 1):
+            raise ConfigError(f"weight averaging (EMA) decay must be at least 0 and below 1, got {self.ema}")
         return self
 
     def to_dict(self) -> dict:
