@@ -16,7 +16,8 @@ import torch
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import AutoencoderError
 from models.latent_analysis import Principal, principal_directions
-from pages.common import ModelChoice, escape_md, query_float, set_query, state_from_query
+from pages.common import (ModelChoice, escape_md, query_float, report_unexpected, set_query, show_error,
+                          state_from_query)
 from pages.components.latent_plane import bridge, plane
 from pages.figures import enlarge, to_uint8, zoom_factor
 from pages.latent_plots import SliderRange, grid_axes, slider_range
@@ -70,12 +71,15 @@ def show(image: np.ndarray, caption: str, target: int = SINGLE_PX, where=st) -> 
 
 
 @contextmanager
-def user_errors():
-    """Fragments rerun on their own, outside the page's try: each section catches its own model errors."""
+def user_errors(doing: str = "drawing the latent page"):
+    """Fragments rerun on their own, outside the page's try: each section catches its own errors. A model
+    error names its problem; anything else gets a short message, and its traceback goes to the server's log."""
     try:
         yield
     except AutoencoderError as exc:
-        st.error(f"{type(exc).__name__}: {exc}")
+        show_error(exc)
+    except Exception as exc:  # noqa: BLE001 (Streamlit's rerun and stop are BaseExceptions and pass through)
+        report_unexpected(exc, doing)
 
 
 def seed_float(key: str, bounds: SliderRange) -> None:
