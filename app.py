@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages import display
 from pages.routing import mark_routed
 
 # An emoji favicon is drawn inline (a data: URL); a :material/…: one is fetched from fonts.gstatic.com, which fails
@@ -20,17 +21,24 @@ PAGES = [
 
 
 
-def draw_sidebar() -> None:
+def draw_sidebar() -> bool:
+    """The sidebar; True when it now shows another model than the last run did."""
     with st.sidebar, st.spinner("Loading the models…"):  # shows only if it takes over 0.5 s: a cold server
-        from pages.common import sidebar  # noqa: PLC0415 (imports torch and the models)
-    st.session_state["model_choice"] = sidebar()
+        from pages.common import MODEL_CHANGED_KEY, sidebar  # noqa: PLC0415 (imports torch and the models)
+    st.session_state["model_choice"] = sidebar(page.url_path, top)
+    return st.session_state[MODEL_CHANGED_KEY]
 
 
 page = st.navigation(PAGES)
 mark_routed()
+display.apply()  # projector mode (?present=1) and the busy indicator, before anything slow
+top = st.container()  # above the page: a link's notice, the spinner while a model loads
 if page.url_path == "":  # Home needs no model: drawn first, it shows at once while the sidebar loads one
-    page.run()
+    with st.container():
+        page.run()
     draw_sidebar()
 else:
-    draw_sidebar()
-    page.run()
+    # Another model: the old page goes at once, so its numbers never show beside the new model's name; otherwise
+    # a container keeps the page in place while it is redrawn (no flicker).
+    with display.cleared_slot().container() if draw_sidebar() else st.container():
+        page.run()
