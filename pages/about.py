@@ -8,6 +8,7 @@ import streamlit as st
 
 from models.generalisation import learning_curve, parameter_count
 from pages.common import catalog, ensure_routed, get_choice
+from pages.feature_plots import VIEWS as FEATURE_VIEWS
 from pages.feature_questions import gap_table, held_out_decodings
 from pages.feature_text import gap_findings
 
@@ -98,7 +99,9 @@ def main() -> None:
     bce, mse = st.columns(2)
     with bce:
         st.markdown("**Binary cross-entropy**, for pixels in [0, 1] with a sigmoid output:")
-        st.latex(r"L(x,\hat x) = -\sum_k \big[x_k \log \hat x_k + (1 - x_k)\log(1 - \hat x_k)\big]")
+        # Two lines: on one it is a few pixels wider than a half-width column at 1280 px and loses its bracket.
+        st.latex(r"\begin{aligned}L(x,\hat x) = -\sum_k \big[&x_k \log \hat x_k \\"
+                 r"&+ (1 - x_k)\log(1 - \hat x_k)\big]\end{aligned}")
     with mse:
         st.markdown("**Squared error**, for real values (often with an identity output):")
         st.latex(r"L(x,\hat x) = \tfrac12\,\lVert x - \hat x\rVert^2 = \tfrac12 \sum_k (x_k - \hat x_k)^2")
@@ -129,12 +132,16 @@ def main() -> None:
     st.markdown("The tempting alternative undoes the encoder: apply the inverse activation to the code, remove "
                 "the hidden bias, and multiply by the transpose. The inverse of a sigmoid is the logit (of tanh, "
                 "artanh):")
-    st.latex(r"x' = W^\top\big(f^{-1}(h) - b\big), \qquad \operatorname{logit}(y) = \log\frac{y}{1-y},\ "
-             r"y\in(0,1) \qquad \operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
+    st.latex(r"x' = W^\top\big(f^{-1}(h) - b\big)")
+    st.latex(r"\operatorname{logit}(y) = \log\frac{y}{1-y},\ y\in(0,1) \qquad "
+             r"\operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
     for line in inverse_facts(pair):
         st.markdown(f"- {line}")
     st.page_link("pages/features.py", label="See every decoding side by side", icon="🔬",
                  query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"}))
+    st.page_link("pages/features.py", label="See where f⁻¹ is undefined, unit by unit", icon="🔬",
+                 query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"},
+                                            tab=FEATURE_VIEWS["inverse"]))
 
     st.header("Penalties and the VAE")
     sparse, contractive = st.columns(2)
@@ -144,8 +151,8 @@ def main() -> None:
         st.latex(r"\Omega_{L1} = \lambda \sum_j \lvert h_j \rvert")
         # Two lines: on one, the formula overflows a half-width column and is clipped.
         st.latex(r"\begin{aligned}\Omega_{KL} &= \lambda \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\"
-                 r"&= \lambda \sum_j \Big[\rho \log \frac{\rho}{\hat\rho_j}"
-                 r" + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]\end{aligned}")
+                 r"&= \lambda \sum_j \Big[\rho \log \frac{\rho}{\hat\rho_j} \\"
+                 r"&\qquad + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]\end{aligned}")
     with contractive:
         st.markdown("**Contractive**: the squared Frobenius norm of the encoder's Jacobian; for a sigmoid layer "
                     "it has a closed form ($W_j$ is row $j$ of $W$):")
@@ -243,8 +250,9 @@ def tied_untied_note() -> str | None:
             f"tied {train_losses[0]:.1f} / {losses[0]:.1f}, untied {train_losses[1]:.1f} / {losses[1]:.1f}.")
 
 
-def _if_available(params: dict) -> dict | None:
-    return params if set(params.values()) <= set(catalog()) else None
+def _if_available(models: dict, **view) -> dict | None:
+    """The link's query (models, then the view: e.g. the open tab) when every model it names is shipped."""
+    return {**models, **view} if set(models.values()) <= set(catalog()) else None
 
 
 main()

@@ -15,6 +15,15 @@ import numpy as np
 from models.autoencoders import Autoencoder
 from pages.figures import enlarge, tile, to_uint8, zoom_factor
 
+# The unit grids' tabs on the Features page; the label is the tab's value in the URL (?tab=…), so About links to it.
+VIEWS = {
+    "encoder": "Encoder rows wᵢ",
+    "decoder": "Decoder columns w′ᵢ",
+    "decoded": "Decode eᵢ with g",
+    "inverse": "f⁻¹ at the output",
+    "max_input": "Max-activating input",
+}
+
 # Pixels where f⁻¹ is undefined: below f's range (f⁻¹ → −∞) and above it (f⁻¹ → +∞). Blue/orange read
 # apart for colour-blind viewers too.
 BELOW_COLOUR = (31, 119, 180)

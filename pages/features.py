@@ -13,22 +13,18 @@ from models.analysis import held_out_recon
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from models.unit_features import UnitFeatures, unit_features
-from pages.common import ModelChoice, ensure_routed, model_names, pick_model, query_int, set_query, state_from_query
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, config_summary, enlarge_picture,
-                                 grid_columns, inverse_rgb, signed_uint8, unit_grid)
+from pages.common import (ModelChoice, ensure_routed, escape_md, fit_to_show, get_choice, model_names, pick_name,
+                          query_int, set_query, state_from_query)
+from pages.display import cleared_slot, key_picture, presenting
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, VIEWS, config_summary,
+                                 enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
 from pages.feature_questions import decodings_section, reactivation_section, tied_section
 from pages.figures import png_bytes, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
+OWN_PICKERS = "This page has its own two model pickers; the sidebar's model is not used here."
 GRID_PX = 600  # a 10×10 tile of 28×28 units, enlarged to read from the back of a room
 UNIT_PX = 280
-VIEWS = {
-    "encoder": "Encoder rows wᵢ",
-    "decoder": "Decoder columns w′ᵢ",
-    "decoded": "Decode eᵢ with g",
-    "inverse": "f⁻¹ at the output",
-    "max_input": "Max-activating input",
-}
 BLUE, ORANGE = (f"rgb{BELOW_COLOUR}", f"rgb{ABOVE_COLOUR}")
 
 
@@ -91,11 +87,11 @@ def grid_tab(view: str, choices: list[ModelChoice], feats: list[UnitFeatures]) -
     for column, choice, features in zip(st.columns(2), choices, feats):
         with column:
             if view == "inverse" and features.inverse is None:
-                st.info(f"{choice.title}: {features.inverse_error}")
+                st.info(f"{escape_md(choice.title)}: {features.inverse_error}")
                 continue
             shown = min(features.units, MAX_GRID_UNITS)
             note = "" if shown == features.units else f" (first {shown} of {features.units} units)"
-            st.image(_grid_png(choice.cache_key, view, choice.model), caption=f"{choice.title}{note}",
+            st.image(_grid_png(choice.cache_key, view, choice.model), caption=f"{escape_md(choice.title)}{note}",
                      output_format="PNG")
             if view == "decoded":
                 st.caption(f"Decoded values span {features.decoded.min():.3f}…{features.decoded.max():.3f} "
@@ -160,7 +156,7 @@ def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
     set_query(unit=i)
     for column, choice, features in zip(st.columns(2), choices, feats):
         with column:
-            st.markdown(f"**{choice.title}, unit {i}**")
+            st.markdown(f"**{escape_md(choice.title)}, unit {i}**")
             pictures = unit_pictures(features, i)
             top, bottom = st.columns(2), st.columns(2)
             top[0].image(pictures["encoder"], caption=f"encoder row w{_sub(i)}", output_format="PNG")
@@ -185,38 +181,63 @@ def _sub(i: int) -> str:
 def main() -> None:
     ensure_routed()
     st.title("Hidden-unit features")
-    st.markdown(
-        "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = g(W'h + b')$. Hidden unit "
-        "$i$ owns one **row** $w_i$ of $W$ (what it reads) and one **column** $w'_i$ of $W'$ (what it writes). "
-        "Two questions, answered below with numbers from the two models you pick: **(a)** why learn a separate "
-        "$W'$ instead of tying $W' = W^\\top$? **(b)** why decode with an activation, and not undo the encoder "
-        "with its inverse, $x' = W^\\top(f^{-1}(h) - b)$?"
-    )
+    if presenting():  # one line, so the unit grids fit on a projector's screen under the pickers
+        st.markdown("Unit $i$ of $h = f(Wx + b)$ reads row $w_i$ of $W$ and writes column $w'_i$ of $W'$ in "
+                    "$\\hat x = g(W'h + b')$; below the grids, the two questions answered with numbers.")
+    else:
+        st.markdown(
+            "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = g(W'h + b')$. Hidden unit "
+            "$i$ owns one **row** $w_i$ of $W$ (what it reads) and one **column** $w'_i$ of $W'$ (what it writes). "
+            "Two questions, answered below with numbers from the two models you pick: **(a)** why learn a separate "
+            "$W'$ instead of tying $W' = W^\\top$? **(b)** why decode with an activation, and not undo the encoder "
+            "with its inverse, $x' = W^\\top(f^{-1}(h) - b)$?"
+        )
     names = model_names(where=lambda config: config.single_layer)
     if not names:
         st.warning("No single-layer model is available yet. Train one on the Train page "
                    "(no hidden layers, sigmoid code) and it will appear here.")
         return
-    st.caption("This page has its own two model pickers; the sidebar's model is not used here.")
-    choices, feats = [], []
-    for column, label, key, default in zip(st.columns(2), ("Left model", "Right model"), ("left", "right"),
-                                           DEFAULTS):
+    left, right = st.columns(2)
+    with left:
+        picked = [pick_name("Left model", names, DEFAULTS[0], key="left", help=OWN_PICKERS)]
+    with right:
+        picked.append(pick_name("Right model", names, DEFAULTS[1], key="right", avoid=picked[0], help=OWN_PICKERS))
+
+    # Everything below depends on the two pickers. When one changes, the old models' numbers go at once, before
+    # the new model is even loaded, and a spinner stands in their place until the new ones are ready: the
+    # pickers and the numbers change together.
+    # (On other reruns a container keeps what stood there in place until it is redrawn: no flicker.)
+    changed = st.session_state.get("features_shown") != picked
+    body = cleared_slot() if changed else st.container()
+    if changed:
+        with body, st.spinner("Computing every hidden unit of both models…"):
+            for choice in map(fit_to_show, map(get_choice, picked)):
+                features_of(choice)
+                _recon(choice.cache_key, choice.model, choice)
+    st.session_state["features_shown"] = picked
+    with body.container() if changed else body:
+        model_body([fit_to_show(get_choice(name)) for name in picked])
+
+
+def model_body(choices: list[ModelChoice]) -> None:
+    """The page's key picture first (every unit of both models, right under the pickers), then the numbers."""
+    feats = [features_of(choice) for choice in choices]
+    # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn.
+    for tab, view in zip(st.tabs(list(VIEWS.values()), key="tab", bind="query-params"), VIEWS):
+        if tab.open:
+            with tab:
+                with key_picture():
+                    grid_tab(view, choices, feats)
+                st.markdown(CAPTIONS[view], unsafe_allow_html=True)
+
+    st.header("The two models")
+    for column, choice, features in zip(st.columns(2), choices, feats):
         with column:
-            choice = pick_model(label, names, default, key=key)
-            features = features_of(choice)
             model_card(choice, features)
-            choices.append(choice)
-            feats.append(features)
 
     decodings_section(choices)
     reactivation_section(choices)
     tied_section(choices)
-
-    st.header("All units at a glance")
-    for tab, view in zip(st.tabs(list(VIEWS.values())), VIEWS):
-        with tab:
-            st.markdown(CAPTIONS[view], unsafe_allow_html=True)
-            grid_tab(view, choices, feats)
 
     st.header("One unit, enlarged")
     unit_view(choices, feats)

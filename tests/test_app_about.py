@@ -97,7 +97,7 @@ def test_every_kind_has_a_card_with_a_link_to_a_page(at):
     titles = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert [t.split(" ", 2)[2] for t in titles] == KINDS
     links = at.page_link
-    assert len(links) == len(KINDS) + 2  # + the two questions' links
+    assert len(links) == len(KINDS) + 3  # + the two questions' links
     assert {link.proto.page for link in links} <= PAGE_FILES
     assert all(link.proto.label for link in links)
 
@@ -106,8 +106,9 @@ def test_kind_links_open_catalog_models_that_exist(at):
     available = {entry.name for entry in load_catalog()}
     for link in at.page_link:
         query = parse_qs(link.proto.query_string)
-        for values in query.values():
-            assert set(values) <= available, (link.proto.label, values)
+        for key, values in query.items():
+            if key != "tab":  # every other parameter names a model
+                assert set(values) <= available, (link.proto.label, values)
     by_label = {link.proto.label: link.proto for link in at.page_link}
     sparse = by_label["Compare sparse features"]
     assert sparse.page == "features"
@@ -131,3 +132,37 @@ def test_tied_untied_note_reports_the_shipped_models_numbers(at):
     converged = all(c is not None and c.best_epoch is not None for c in map(learning_curve, (tied, untied)))
     assert ("stopped improving" in notes[0]) == converged
     assert ("do not show that training had converged" in notes[0]) == (not converged)
+
+
+def _about(app: AppTest) -> AppTest:
+    app.query_params = {}
+    app.switch_page("pages/about.py")
+    return app.run()
+
+
+def test_every_link_opens_what_it_names_in_a_session_that_picked_another_model():
+    """A link is followed in a session whose sidebar already holds a model (the bug: the sidebar's session state
+    won over ?model=, and the URL was rewritten to it). Each page must show the link's models and tab."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    app.switch_page("pages/latent.py")
+    app.run()
+    app.sidebar.selectbox(key="sidebar_model").set_value("mnist_vae16").run()  # picked by hand
+    links = [(link.proto.page, link.proto.label, link.proto.query_string) for link in _about(app).page_link]
+    assert links
+    for page, label, query_string in links:
+        query = {k: v[0] for k, v in parse_qs(query_string).items()}
+        app.query_params = dict(query)
+        app.switch_page(f"pages/{page}.py")
+        app.run()
+        assert not app.exception, (label, app.exception)
+        if "model" in query:
+            assert app.sidebar.selectbox(key="sidebar_model").value == query["model"], label
+            assert app.query_params["model"] == query["model"], label  # the URL keeps the link's model
+        for key in ("left", "right"):
+            if key in query:
+                assert app.selectbox(key=key).value == query[key], label
+        if query.get("tab") == "f⁻¹ at the output":  # the tab opens, and only its content is drawn
+            text = "\n".join(m.value for m in app.markdown)
+            assert "f⁻¹ undefined at **" in text and "Row i of the encoder W" not in text, label
+        _about(app)

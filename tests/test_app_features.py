@@ -16,10 +16,14 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
 from models.unit_features import max_activating_inputs, unit_features
-from pages.feature_plots import ABOVE_COLOUR, BELOW_COLOUR, config_summary, inverse_rgb, signed_uint8, unit_grid
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, VIEWS, config_summary, inverse_rgb, signed_uint8,
+                                 unit_grid)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/features.py"
+TAB_PHRASES = {"encoder": "Row i of the encoder W", "decoder": "Column i of the decoder W′",
+               "decoded": "The decoder's output for the one-hot code", "inverse": "The same code with f⁻¹",
+               "max_input": "x* = wᵢ/‖wᵢ‖"}
 ENLARGED = 8  # the unit view's pictures: 4 per model, drawn last on the page
 
 
@@ -71,8 +75,8 @@ def test_page_runs_for_every_single_layer_model_on_either_side(left):
     at = run_page(left=left, right=right)
     assert not at.error
     assert at.selectbox(key="left").value == left and at.selectbox(key="right").value == right
-    # per model: the decodings strip, the reactivation strip and 5 grids; then the enlarged unit
-    assert len(at.get("image")) == 2 * 7 + ENLARGED
+    # per model: the decodings strip, the reactivation strip and the open tab's grid; then the enlarged unit
+    assert len(at.get("image")) == 2 * 3 + ENLARGED
     assert url(at, "left") == left and url(at, "right") == right
 
 
@@ -102,7 +106,7 @@ def test_url_unit_restores_the_unit_and_bad_values_fall_back(given, expected):
 
 @needs_pair
 def test_page_says_tied_decoder_is_w_transpose_and_reports_untied_cosine_and_undefined_inverse():
-    at = run_page(left="mnist_tied100", right="mnist_untied100", unit="5")
+    at = run_page(left="mnist_tied100", right="mnist_untied100", unit="5", tab=VIEWS["inverse"])
     tied, untied = catalog_model("mnist_tied100"), catalog_model("mnist_untied100")
     assert torch.equal(tied.from_code.weight, tied.to_code.weight.t())
     claims = [s.value for s in at.success if "W′ = Wᵀ" in s.value]
@@ -118,6 +122,36 @@ def test_page_says_tied_decoder_is_w_transpose_and_reports_untied_cosine_and_und
             per_unit = undefined.flatten(1).float().mean(1) * 100
             assert f"f⁻¹ undefined at **{per_unit.mean():.1f}%** of pixels on average" in page
             assert f"f⁻¹ undefined at **{per_unit[5]:.1f}%** of pixels" in page
+
+
+@needs_pair
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_the_open_grid_tab_comes_from_the_url_and_only_it_is_drawn(view):
+    at = run_page(left="mnist_tied100", right="mnist_untied100", tab=VIEWS[view])
+    assert at.session_state["tab"] == VIEWS[view]
+    drawn = [v for v, phrase in TAB_PHRASES.items() if any(m.value.startswith(phrase) for m in at.markdown)]
+    assert drawn == [view]  # this tab's explanation, no other tab's
+    assert len(at.get("image")) == 2 * 3 + ENLARGED  # and one grid per model
+
+
+@needs_pair
+def test_an_unknown_tab_opens_the_first():
+    at = run_page(left="mnist_tied100", right="mnist_untied100", tab="no such tab")
+    assert not at.exception and at.session_state["tab"] == VIEWS["encoder"]
+
+
+@needs_pair
+def test_a_link_naming_a_model_the_app_does_not_have_says_so_and_shows_the_default():
+    at = run_page(left="trained-a26230", right="mnist_untied100")
+    assert at.selectbox(key="left").value == "mnist_tied100"
+    assert any("trained-a26230" in w.value.replace("\\", "") and "Showing" in w.value for w in at.warning)
+    assert url(at, "left") == "mnist_tied100"
+
+
+@needs_pair
+def test_the_pickers_never_default_to_one_model_twice():
+    at = run_page(left="mnist_untied100")  # the right side's default is mnist_untied100 too
+    assert at.selectbox(key="right").value != "mnist_untied100"
 
 
 @needs_pair
@@ -222,7 +256,7 @@ def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained
                        data=load_dataset("mnist", source="bundled"), trained_here=True)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[TRAINED_KEY] = {"mine": mine}
-    at.query_params.update(left=SINGLE[0], right="mine", unit="50")
+    at.query_params.update(left=SINGLE[0], right="mine", unit="50", tab=VIEWS["inverse"])
     at.switch_page(PAGE)
     at.run()
     assert not at.exception and not at.error
