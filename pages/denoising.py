@@ -8,10 +8,12 @@ from pages import figures
 from pages import recon_plots as rp
 from pages.common import (ModelChoice, config_of, current, escape_md, model_names, pick_model, query_choice,
                           query_float, set_query, state_from_query)
+from pages.display import presenting, scaled
 
 N_IMAGES = 8
 IMAGE_SEED = 0  # the same held-out images on every visit
 NOISE_SEED = 1234  # one noise draw for every level: moving the slider scales it (Gaussian) or grows it (masks)
+ROW_PX = 80  # each image of a row, about (larger in projector mode)
 LEVEL_STEP = 0.05
 DEFAULT_LEVEL = 0.5
 MAX_LEVEL = {"gaussian": 1.0, "masking": 0.9, "salt_pepper": 0.9}
@@ -22,10 +24,13 @@ LEVEL_LABEL = {"gaussian": "Noise σ (added to pixels in [0, 1], then clipped)",
 
 def image_row(title: str, caption: str, images: torch.Tensor, factor: int, quality=None, baseline=None) -> None:
     """One labelled row of images, with PSNR and SSIM against the clean row (and the gain over `baseline`)."""
-    label, picture, psnr_slot, ssim_slot = st.columns([1.3, 5, 1, 1], vertical_alignment="center")
+    # On a projector the labels get more room, so their larger text takes a line and four rows fit the screen.
+    widths = [3, 5, 0.9, 0.9] if presenting() else [1.3, 5, 1, 1]
+    label, picture, psnr_slot, ssim_slot = st.columns(widths, vertical_alignment="center")
     label.markdown(f"**{escape_md(title)}**")
     label.caption(caption)
-    picture.image(figures.enlarge(figures.tile(figures.to_uint8(images), N_IMAGES), factor), clamp=True)
+    picture.image(figures.enlarge(figures.tile(figures.to_uint8(images), N_IMAGES), factor), clamp=True,
+                  output_format="PNG")
     if quality is None:
         return
     psnr, ssim = quality
@@ -56,9 +61,9 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     noisy_quality = (float("inf"), 1.0) if level == 0 else figures.image_quality(clean, noisy)
     baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
 
-    factor = figures.zoom_factor(clean.shape[-1], 80)  # eight in a row must fit beside the labels
+    factor = figures.zoom_factor(clean.shape[-1], scaled(ROW_PX))  # eight in a row must fit beside the labels
     image_row("Clean", "held-out images", clean, factor)
-    image_row("Noisy", f"{rp.noise_description(kind, level)}: the input to both models", noisy, factor,
+    image_row("Noisy", f"{rp.noise_description(kind, level)}, into both models", noisy, factor,
               noisy_quality)
     for choice, output in ((dae, outputs[0]), (plain, outputs[1])):
         image_row(choice.title, rp.training_note(choice.model.config), output, factor,
@@ -75,21 +80,23 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
 
 choice = current()
 st.title("Denoising")
-st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input back to the *clean* image, so it "
-            "cannot get away with copying its input: it has to learn what the images look like. Below, the same "
-            "noisy held-out images go through a denoising AE and a plain AE trained on clean images only.")
+if presenting():  # one line, so all four rows fit on a projector's screen
+    st.markdown("The same noisy held-out images through a **denoising AE** (trained to map a corrupted input back to "
+                "the clean image) and a plain AE.")
+else:
+    st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input back to the *clean* image, so it "
+                "cannot get away with copying its input: it has to learn what the images look like. Below, the "
+                "same noisy held-out images go through a denoising AE and a plain AE trained on clean images only.")
 
 # Both models denoise the sidebar model's held-out images, so they must take images of that size
 # (a user's uploads can come at 28, 32, 48 or 64 pixels).
 names = model_names(choice.dataset, where=lambda config: config.input_shape == choice.model.config.input_shape)
 dae_default, plain_default = rp.default_pair(choice.dataset, {name: config_of(name) for name in names})
 left, right = st.columns(2)
-with left:
+with left:  # how each was trained is said beside its row below
     dae = pick_model("Denoising model", names, dae_default, key="dae")
-    st.caption(rp.training_note(dae.model.config))
 with right:
-    plain = pick_model("Compared with", names, plain_default, key="plain")
-    st.caption(rp.training_note(plain.model.config))
+    plain = pick_model("Compared with", names, plain_default, key="plain", avoid=dae.name)
 if not any(config_of(name).noise != "none" for name in names):
     st.info("No denoising model exists for this dataset yet, so both rows come from models trained on clean "
             "images. Train one with input noise on the Train page to compare.")

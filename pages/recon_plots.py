@@ -58,14 +58,17 @@ def default_pair(dataset: str, configs: dict) -> tuple[str, str]:
     """(denoising model, plain model) names for the Denoising page, from name -> ModelConfig of one dataset.
 
     Preferred names first; else the first model trained with input noise and the first plain AE trained
-    without; with no denoising model at all both are the plain one (the page says so).
+    without. The two differ whenever the dataset has two models: with no denoising model at all, the denoising
+    side gets another model trained on clean images (the page says so), never the plain one a second time.
     """
     names = list(configs)
     wanted_dae, wanted_plain = PREFERRED_PAIRS.get(dataset, (None, None))
     denoisers = [n for n in names if configs[n].noise != "none"]
     plains = [n for n in names if configs[n].noise == "none" and configs[n].kind == "ae"] or names
     plain = wanted_plain if wanted_plain in configs else plains[0]
-    dae = wanted_dae if wanted_dae in configs else (denoisers[0] if denoisers else plain)
+    dae = wanted_dae if wanted_dae in configs else (denoisers[0] if denoisers else None)
+    if dae is None or dae == plain:
+        dae = next((n for n in names if n != plain), plain)
     return dae, plain
 
 
@@ -77,8 +80,8 @@ def noise_description(kind: str, level: float) -> str:
 def training_note(config) -> str:
     """How a model was trained, as far as noise goes."""
     if config.noise == "none" or config.noise_level == 0:
-        return "trained on clean inputs only (a plain autoencoder)"
-    return f"trained to remove {noise_description(config.noise, config.noise_level)}, from its input"
+        return f"trained on clean images only{' (a VAE)' if config.kind == 'vae' else ''}"
+    return f"trained to remove {noise_description(config.noise, config.noise_level)}"
 
 
 # --- the user's own input ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pages import figures
 from pages import recon_plots as rp
 from pages.common import (DATASET_TITLES, ModelChoice, current, escape_md, held_out_codes, query_choice,
                           query_int, set_query, state_from_query)
+from pages.display import scaled
 from pages.latent_explore import draw_plane, free_pin
 from pages.plane_views import codes_plane
 
@@ -18,9 +19,11 @@ PER_ROW = 8
 N_MIN, N_MAX, N_STEP, N_DEFAULT = 8, 32, 4, 16
 SEED_MAX = 2**31 - 1
 OWN_SIZE = 150  # pixels, about, for the user's image and its reconstruction
+PAIR_PX = 96  # an original above its reconstruction: 28 → 3×, 64 → 2× (larger in projector mode)
+INPUT_TABS = ["Upload an image", "Draw a digit"]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner="Reconstructing the held-out images…", max_entries=16)
 def heldout_outputs(key: str, _choice: ModelChoice) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """Reconstructions, errors and codes of the whole held-out set, once per model: reshuffling then only
     indexes. The codes are the shared cached ones the other pages use."""
@@ -73,7 +76,7 @@ def gallery(choice: ModelChoice) -> None:
     index = rp.sample_indices(len(data.test), n, seed, labels, cls)
     x_hat, errors, _ = outputs(choice)
     originals, reconstructions = figures.to_uint8(data.test[index]), figures.to_uint8(x_hat[index])
-    factor = figures.zoom_factor(originals.shape[-1], 96)  # 28 → 3, 64 → 2
+    factor = figures.zoom_factor(originals.shape[-1], scaled(PAIR_PX))
 
     note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
     st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
@@ -86,7 +89,7 @@ def gallery(choice: ModelChoice) -> None:
         for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
             tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
                 else f"#{index[i]}"
-            column.image(rp.stack_pair(originals[i], reconstructions[i], factor),
+            column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
                          caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
 
     shown, overall, download = st.columns([2, 2, 1], vertical_alignment="center")
@@ -105,10 +108,10 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
         z = model.embed(x)
         x_hat = model.decode_codes(z)
         error = float(model.per_sample_error(x, x_hat)[0])
-    factor = max(1, OWN_SIZE // x.shape[-1])
+    factor = max(1, scaled(OWN_SIZE) // x.shape[-1])
     columns = st.columns([1, 1, 1, 2] if source is not None else [1, 1, 2])
     if source is not None:
-        columns[0].image(source, caption=source_caption, clamp=True, width=OWN_SIZE)
+        columns[0].image(source, caption=source_caption, clamp=True, width=scaled(OWN_SIZE))
         columns = columns[1:]
     side = factor * x.shape[-1]  # an explicit width: a long caption would otherwise stretch one image
     columns[0].image(figures.enlarge(figures.to_uint8(x)[0], factor), caption="What the model sees", clamp=True,
@@ -135,47 +138,56 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
 def own_input(choice: ModelChoice) -> None:
     shape = choice.model.config.input_shape
     digits = choice.dataset == "mnist"
-    upload_tab, draw_tab = st.tabs(["Upload an image", "Draw a digit"])
+    # The open tab is in the URL (?input=…). Both are drawn: the hidden one keeps its upload or drawing.
+    upload_tab, draw_tab = st.tabs(INPUT_TABS, key="input", bind="query-params")
     with upload_tab:
-        uploaded = st.file_uploader("A PNG or JPEG image", type=["png", "jpg", "jpeg"], key="upload")
-        if digits:
-            st.caption("A photo of a dark digit on white paper works: it is turned to gray, inverted when its "
-                       "background is light (MNIST digits are light on black), cleaned of background and centred "
-                       f"in {shape[1]}×{shape[2]} as MNIST digits are.")
-        else:
-            st.caption(f"The photo is turned to gray, centre-cropped and resized to {shape[1]}×{shape[2]}.")
-        if uploaded is not None:
-            try:
-                x, gray, notes = rp.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
-            except AutoencoderError as error:
-                st.error(f"Could not use this upload: {escape_md(error)}")
-            else:
-                st.caption("Done to your image: " + "; ".join(notes) + ".")
-                show_own(choice, x, gray, "Your upload")
+        upload_input(choice, shape, digits)
     with draw_tab:
-        if not digits:
-            st.info(f"Drawing is for digits, and {escape_md(choice.title)} was trained on "
-                    f"{DATASET_TITLES.get(choice.dataset, choice.dataset)}: pick an MNIST model in the sidebar, "
-                    "or upload a photo in the first tab.")
-            return
-        from streamlit_drawable_canvas import st_canvas  # noqa: PLC0415  (a streamlit component: page-only)
+        draw_input(choice, shape, digits)
 
-        st.caption("Draw a digit in the black box with the mouse (or a finger); the toolbar over the box undoes "
-                   f"and clears. The drawing is fitted into 20×20 and centred by its centre of mass in "
-                   f"{shape[1]}×{shape[2]}, as MNIST digits are.")
-        st.space("small")  # room for the canvas's toolbar, which floats above the box
-        pad, draw_result = st.columns([2, 3])
-        with pad:
-            canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=280,
-                               height=280, drawing_mode="freedraw", return_image_data=True, key="draw")
-        with draw_result:
-            try:
-                x = rp.drawing_to_input(canvas.image_data, shape)
-            except AutoencoderError as error:
-                st.error(f"Could not read the drawing: {escape_md(error)}")
-                return
-            if x is not None:
-                show_own(choice, x, None, "")
+
+def upload_input(choice: ModelChoice, shape: tuple, digits: bool) -> None:
+    uploaded = st.file_uploader("A PNG or JPEG image", type=["png", "jpg", "jpeg"], key="upload")
+    if digits:
+        st.caption("A photo of a dark digit on white paper works: it is turned to gray, inverted when its "
+                   "background is light (MNIST digits are light on black), cleaned of background and centred "
+                   f"in {shape[1]}×{shape[2]} as MNIST digits are.")
+    else:
+        st.caption(f"The photo is turned to gray, centre-cropped and resized to {shape[1]}×{shape[2]}.")
+    if uploaded is not None:
+        try:
+            x, gray, notes = rp.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
+        except AutoencoderError as error:
+            st.error(f"Could not use this upload: {escape_md(error)}")
+        else:
+            st.caption("Done to your image: " + "; ".join(notes) + ".")
+            show_own(choice, x, gray, "Your upload")
+
+
+def draw_input(choice: ModelChoice, shape: tuple, digits: bool) -> None:
+    if not digits:
+        st.info(f"Drawing is for digits, and {escape_md(choice.title)} was trained on "
+                f"{DATASET_TITLES.get(choice.dataset, choice.dataset)}: pick an MNIST model in the sidebar, "
+                "or upload a photo in the first tab.")
+        return
+    from streamlit_drawable_canvas import st_canvas  # noqa: PLC0415  (a streamlit component: page-only)
+
+    st.caption("Draw a digit in the black box with the mouse (or a finger); the toolbar over the box undoes "
+               f"and clears. The drawing is fitted into 20×20 and centred by its centre of mass in "
+               f"{shape[1]}×{shape[2]}, as MNIST digits are.")
+    st.space("small")  # room for the canvas's toolbar, which floats above the box
+    pad, draw_result = st.columns([2, 3])
+    with pad:
+        canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=280,
+                           height=280, drawing_mode="freedraw", return_image_data=True, key="draw")
+    with draw_result:
+        try:
+            x = rp.drawing_to_input(canvas.image_data, shape)
+        except AutoencoderError as error:
+            st.error(f"Could not read the drawing: {escape_md(error)}")
+            return
+        if x is not None:
+            show_own(choice, x, None, "")
 
 
 choice = current()

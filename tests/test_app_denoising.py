@@ -142,9 +142,16 @@ def test_default_pair_falls_back_to_any_denoiser_and_any_plain_ae():
     assert rp.default_pair("mnist", configs) == ("mine", "mnist_ae2")
 
 
-def test_default_pair_for_faces_without_a_denoiser_is_the_plain_ae_twice():
+def test_default_pair_without_a_denoiser_never_shows_the_plain_ae_twice():
     configs = {"olivetti_cvae2": ModelConfig(kind="vae"), "olivetti_cae32": ModelConfig()}
-    assert rp.default_pair("olivetti", configs) == ("olivetti_cae32", "olivetti_cae32")
+    assert rp.default_pair("olivetti", configs) == ("olivetti_cvae2", "olivetti_cae32")
+    assert rp.default_pair("olivetti", {"olivetti_cae32": ModelConfig()}) == ("olivetti_cae32",) * 2  # only one
+
+
+def test_default_pair_takes_a_faces_denoiser_when_one_is_shipped():
+    configs = {"olivetti_cvae2": ModelConfig(kind="vae"), "olivetti_cae32": ModelConfig(),
+               "olivetti_dcae32": ModelConfig(noise="gaussian", noise_level=0.2)}
+    assert rp.default_pair("olivetti", configs) == ("olivetti_dcae32", "olivetti_cae32")
 
 
 def test_switching_dataset_in_the_sidebar_resets_the_pickers_to_that_datasets_defaults():
@@ -153,5 +160,7 @@ def test_switching_dataset_in_the_sidebar_resets_the_pickers_to_that_datasets_de
     at = open_page()
     at.sidebar.selectbox(key="sidebar_dataset").set_value("olivetti").run()
     assert not at.exception
-    assert at.selectbox(key="dae").value == at.selectbox(key="plain").value == "olivetti_cae32"
+    assert at.selectbox(key="plain").value == "olivetti_cae32"
+    assert at.selectbox(key="dae").value != "olivetti_cae32"  # never one model twice
+    assert rows(at)[DENOISER] != rows(at)[PLAIN]
     assert len(rows(at)) == 4
