@@ -6,6 +6,8 @@ browser, and its pins and sliders rerun one fragment. Only the open tab runs (th
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 import torch
@@ -15,12 +17,15 @@ from models.errors import AutoencoderError
 from models.latent_analysis import traversal_codes
 from pages.common import (ModelChoice, current, escape_md, held_out_codes, query_choice, query_int,
                           set_query, state_from_query)
+from pages.axis_labels import labelled_grid
+from pages.display import scaled
 from pages.figures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from pages.latent_explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
 from pages.latent_holes import holes_tab
 from pages.latent_plots import dimension_spread, grid_axes
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
+FACES_GRID_DEFAULT = 7  # 64×64 faces: fewer, larger cells, so each face reads on a projector
 STEPS_DEFAULT, STEPS_RANGE = 10, (3, 16)
 TRAVERSAL_STEPS = 11
 SAMPLE_COUNT = 32
@@ -70,7 +75,8 @@ def _manifold(choice: ModelChoice, codes: torch.Tensor) -> None:
 
 def _decoded_grid(choice: ModelChoice, codes: torch.Tensor) -> None:
     model = choice.model
-    _seed_int("grid", GRID_DEFAULT, *GRID_RANGE)
+    side = model.config.input_shape[-1]
+    _seed_int("grid", GRID_DEFAULT if side <= 32 else FACES_GRID_DEFAULT, *GRID_RANGE)
     picker, picture = st.columns([1, 2.6], gap="large")
     n = picker.slider("Grid size (decodes per side)", *GRID_RANGE, key="grid")
     set_query(grid=n)
@@ -81,8 +87,10 @@ def _decoded_grid(choice: ModelChoice, codes: torch.Tensor) -> None:
     picker.caption(f"The dashed square on the plane above is this grid's extent: {where}. "
                    f"z1 runs left→right from {xs[0]:.2f} to {xs[-1]:.2f}; z2 runs bottom→top from {ys[0]:.2f} to "
                    f"{ys[-1]:.2f}.")
-    show(tile(cells.reshape(-1, *cells.shape[-2:]), n, pad=1),
-         f"{escape_md(choice.title)}: decodes of a {n}×{n} grid.", target=GRID_PX, where=picture)
+    # Enlarged by a whole number past the column's width, then fitted to it: the browser only ever shrinks it.
+    factor = max(1, math.ceil(scaled(GRID_PX) / (n * (side + 1))))
+    picture.image(labelled_grid(cells, xs.tolist(), ys.tolist(), factor), output_format="PNG", width="stretch",
+                  caption=f"{escape_md(choice.title)}: decodes of a {n}×{n} grid; the axes give each cell's z.")
 
 
 @st.fragment
@@ -104,7 +112,7 @@ def _traversal(choice: ModelChoice, codes: torch.Tensor) -> None:
         frames = to_uint8(choice.model.decode_codes(traversal_codes(mean, dim - 1, values)))
         show(tile(frames, TRAVERSAL_STEPS, pad=2), f"z{dim} swept from {values[0]:.2f} to {values[-1]:.2f} "
               f"(the span of the held-out codes, 1st–99th percentile +5%), every other dimension at the mean "
-              f"held-out code; {escape_md(choice.title)}", target=STRIP_PX)
+              f"held-out code; {escape_md(choice.title)}", target=scaled(STRIP_PX))
         if spread[dim - 1] < 0.2 * spread.max():
             collapsed = (" In a VAE this is the mark of a collapsed unit: the KL term pulls a dimension the decoder "
                          "does not need back to the prior, whatever the image." if choice.model.has_prior else "")
@@ -133,7 +141,7 @@ def _interpolation(choice: ModelChoice, codes: torch.Tensor) -> None:
     first, middle, last = st.columns([1, 6, 1], vertical_alignment="center")
     show(to_uint8(choice.data.test[a:a + 1])[0], f"A: {label_of(choice, a)}", where=first)
     show(strip, f"{escape_md(choice.title)}: top row linear (1−t)·z_A + t·z_B, bottom row spherical (slerp), "
-                 f"{steps} steps from A's code to B's, decoded.", target=STRIP_PX, where=middle)
+                 f"{steps} steps from A's code to B's, decoded.", target=scaled(STRIP_PX), where=middle)
     show(to_uint8(choice.data.test[b:b + 1])[0], f"B: {label_of(choice, b)}", where=last)
 
     mid = {m: float(interpolate_codes(za, zb, 3, m)[1].norm()) for m in METHODS}
@@ -175,7 +183,7 @@ def _samples(choice: ModelChoice, codes: torch.Tensor) -> None:
     images = model.sample(SAMPLE_COUNT, torch.Generator().manual_seed(seed))
     show(tile(to_uint8(images), 8, pad=2), f"{SAMPLE_COUNT} samples from {escape_md(choice.title)}: "
           f"z ~ N(0, I) ({model.config.latent}-D, seed {seed}), decoded (the decoder's mean image, no pixel noise).",
-          target=STRIP_PX * 4)
+          target=scaled(STRIP_PX * 4))
 
 
 # --- the page -------------------------------------------------------------------------------------------------

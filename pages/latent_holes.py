@@ -6,9 +6,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from models.latent_analysis import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, holes, region_axes
+from models.latent_analysis import HOLE_RADIUS, REGIONS, holes, region_axes
 from pages.common import (ModelChoice, escape_md, held_out_codes, model_names, pick_model, query_choice,
                           set_query, state_from_query, title_of)
+from pages.display import scaled
+from pages.holes_text import Side, holes_explanation
 from pages.latent_explore import draw_plane, free_pin, show
 from pages.latent_plots import tile_marked
 from pages.plane_views import codes_plane
@@ -41,18 +43,24 @@ def holes_tab(choice: ModelChoice, grid_cells) -> None:
     state_from_query("region", query_choice("region", list(REGIONS), "spread"))
     region = st.radio("Region", list(REGIONS), key="region", format_func=REGIONS.get, horizontal=True)
     set_query(region=region)
-    count = 0
+    compared = st.empty()  # filled once both sides are picked: what the two regions show, from their numbers
+    count, sides = 0, []
     for column, (label, key, preferred, prior) in zip(st.columns(2, gap="large"), SIDES):
         with column:
-            other = pick_model(label, names, _default(names, preferred, prior, choice.dataset), key=key)
+            avoid = sides[0].name if sides else None  # never the same model on both sides by default
+            default = _default(names, preferred, prior, choice.dataset)
+            other = pick_model(label, names, default, key=key, avoid=avoid)
             count = _side(other, region, key, grid_cells)
-    st.caption(f"Held-out codes in region: the share of the {count} held-out images whose code falls inside "
-               f"the dashed rectangle. Grid points on red: the share of the {HOLES_GRID}×{HOLES_GRID} grid points "
+            sides.append(other)
+    st.caption(f"Codes in region: the share of the {count} held-out images whose code falls inside "
+               f"the dashed rectangle. Grid on red: the share of the {HOLES_GRID}×{HOLES_GRID} grid points "
                f"with no held-out code within {HOLE_RADIUS:g} {'std' if region == 'spread' else 'units'}. "
-               f"Mean distance: from each grid point to its nearest held-out code, in the same units. "
-               f"Compare both regions: in the raw square [-{REGION_HALF_WIDTH:g}, {REGION_HALF_WIDTH:g}]² a plain "
-               f"AE's dense core can look as well filled as the VAE's codes, yet many of its codes lie outside it "
-               f"(the first number), where sampling z ~ N(0, I) would never go.")
+               f"Distance: the mean from each grid point to its nearest held-out code, in the same units.")
+    if sides[0].name != sides[1].name:
+        labels = (["the plain AE", "the VAE"] if [s.model.has_prior for s in sides] == [False, True]
+                  else [f"**{escape_md(s.title)}**" for s in sides])
+        explained = holes_explanation(*(_both_regions(s, label) for s, label in zip(sides, labels)))
+        compared.info("**The two regions, compared.** " + " ".join(explained), icon=":material/balance:")
 
 
 def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
@@ -63,17 +71,27 @@ def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
     units = "std of its codes" if region == "spread" else "latent units"
     show(tile_marked(cells, stats.mask), f"{escape_md(other.title)}: {HOLES_GRID}×{HOLES_GRID} decodes over "
          f"z1 {xs[0]:.2f}…{xs[-1]:.2f}, z2 {ys[0]:.2f}…{ys[-1]:.2f}; red = no held-out code within "
-         f"{HOLE_RADIUS:g} {units}", target=GRID_PX)
+         f"{HOLE_RADIUS:g} {units}", target=scaled(GRID_PX))
     inside, empty, distance = st.columns(3)
     inside.metric("Codes in region", f"{stats.codes_inside:.0%}", help="Held-out codes inside the dashed rectangle")
     empty.metric("Grid on red", f"{stats.hole_fraction:.0%}", help="Grid points with no held-out code nearby")
-    distance.metric("Distance to a code", f"{stats.mean_distance:.2f}",
+    distance.metric("Distance", f"{stats.mean_distance:.2f}",
                     help="Mean distance from a grid point to its nearest held-out code")
     regions = [_rect(*region_axes(codes, name, 2)[:2]) for name in REGIONS]
     plane_id = draw_plane(other, f"holes_{key}", codes_plane(codes, regions), codes, codes)
     free_pin(other, codes, key, plane_id, [{"rect": list(_rect(xs, ys)), "color": "#d62728"}],
              "Click the plane to pin a z: its decode and the nearest held-out image appear here.")
     return len(codes)
+
+
+def _both_regions(choice: ModelChoice, label: str) -> Side:
+    """The holes of one model in every region, for the explanation under the comparison."""
+    codes = held_out_codes(choice)
+    stats = {}
+    for name in REGIONS:
+        xs, ys, unit = region_axes(codes, name, HOLES_GRID)
+        stats[name] = holes(codes, xs, ys, unit)
+    return Side(label, stats, float(codes[:, :2].std(0).mean()))
 
 
 def _rect(xs: torch.Tensor, ys: torch.Tensor) -> tuple[float, float, float, float]:
