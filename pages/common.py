@@ -38,6 +38,7 @@ SHOWN_KEY = "sidebar_shown"  # session_state: (page, model) of the last run, to 
 MODEL_CHANGED_KEY = "sidebar_changed"  # session_state: this run shows another page or model than the last
 NOTICE_KEY = "sidebar_notice"  # session_state: (page, model, text) of a link's model this app does not have
 TRAINED_KEY = "trained_models"  # session_state: what this user trained, name -> ModelChoice
+INBOX_KEY = "train_inbox"  # session_state: models of runs that ended in the training pool (train_runs.Inbox)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,9 @@ def sidebar(page: str = "", top=None) -> ModelChoice:
     `top` (a container above the page) gets a link's notice and the loading spinner. Sets MODEL_CHANGED_KEY when
     the page or its model differs from the last run's, so app.py clears the old page before drawing the new one
     (the old model's numbers never show beside the new model's name)."""
+    inbox = st.session_state.get(INBOX_KEY)
+    if inbox is not None:  # a run trains in the server's pool and may end while its student is on another page
+        inbox.deliver(trained_models())
     names = model_names()
     name, unknown = _wanted_model(page, names)
     st.session_state["sidebar_dataset"] = _dataset_of(name)

@@ -1,7 +1,9 @@
-"""Train: a fresh autoencoder on this server's CPU with a live loss curve; Stop keeps the best finished epoch.
+"""Train: a fresh autoencoder in the server's training queue, watched while it learns (loss curves, its latent
+plane and decoded grid redrawn twice a second), then replayed; Stop keeps the best finished epoch.
 
-Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every
-page. The maths lives in models/ and the plain helpers in pages/train_support.py.
+Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every page,
+also when the run ends while the student is on another page. The maths lives in models/; the pool and the runs
+in models/jobs.py, models/train_job.py and pages/train_runs.py; the live view in pages/train_live.py.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import streamlit as st
 from models.checkpoint import to_bytes
 from models.data import load_user_images
 from models.errors import AutoencoderError, DataError
-from models.sanity import behaviour_problem
-from pages.common import (DATASET_TITLES, ModelChoice, ensure_routed, escape_md, load_data, report_unexpected,
-                          show_error, trained_models)
+from models.jobs import PoolFull
+from models.train_job import TrainSpec, train_job, training_work
+from pages.common import (DATASET_TITLES, INBOX_KEY, ModelChoice, ensure_routed, escape_md, load_data,
+                          report_unexpected, show_error, trained_models)
 from pages.figures import loss_curve
-from pages.train_support import (BATCH_SIZES, BUSY_MESSAGE, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS,
-                                 REGULARISERS, TRAIN_LOCK, USER_SIDES, TrainForm, TrainingRun,
-                                 accept_checkpoint_upload, build_configs, describe, epoch_table, epochs_text,
-                                 fresh_model, loss_label, new_name, run_training)
+from pages.train_live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
+from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
+from pages.train_support import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS,
+                                 USER_SIDES, TrainForm, accept_checkpoint_upload, build_configs, check_size,
+                                 cli_command, describe, epoch_table, epochs_text, few_steps_warning, loss_label,
+                                 new_name)
 
-RUN_KEY = "train_run"  # the TrainingRun under way; still here on the next run if a click interrupted it
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
 DEFAULTS = TrainForm()
@@ -34,10 +38,9 @@ def app_data(dataset: str):
     return load_data(dataset, "bundled" if dataset == "mnist" else "auto")
 
 
-def unique_title(title: str, name: str) -> str:
-    """The title, with the name's short id added only when this session already has a model of that title."""
-    taken = {choice.title for choice in trained_models().values()}
-    return f"{title} · #{name.rsplit('-', 1)[-1]}" if title in taken else title
+def session_inbox() -> Inbox:
+    """Where this session's finished runs leave their models (pages.common.sidebar delivers them on any page)."""
+    return st.session_state.setdefault(INBOX_KEY, Inbox())
 
 
 def select_in_sidebar(name: str) -> None:
@@ -114,111 +117,84 @@ def training_form():
     return form, upload, submitted
 
 
-# --- a run -------------------------------------------------------------------------------------------
-def train_from_form(form: TrainForm, upload) -> None:
+# --- a run ----------------------------------------------------------------------------------------------
+def start_run(form: TrainForm, upload) -> None:
+    """Check the form, load the data and put the run in the server's queue; the live panel takes it from there."""
+    active = st.session_state.get(RUN_KEY)
+    if active is not None and not active.finished:
+        st.warning("Your last run has not ended yet: stop it (or cancel it in the queue) before starting another.")
+        return
     try:
         model_config, train_config = build_configs(form)
+        check_size(model_config)
         if form.dataset == "user" and upload is None:
             raise DataError("choose a .zip of your images above, or pick MNIST or faces")
-        # Decoding an upload happens before taking the lock, so a slow zip never blocks other users' runs.
         with st.spinner("Loading the data…"):
             data = (load_user_images(upload.getvalue(), image_size=(form.image_side, form.image_side),
                                      name=upload.name)
                     if form.dataset == "user" else app_data(form.dataset))
+        work = training_work(model_config, train_config, len(data.train))
     except AutoencoderError as exc:
         show_error(exc)
         return
     except Exception as exc:  # noqa: BLE001  (anything else: a short message, the traceback in the log)
         report_unexpected(exc, "reading the form and loading the data")
         return
-    if not TRAIN_LOCK.acquire(blocking=False):
-        st.warning(BUSY_MESSAGE)
-        return
-    run = None
+    name = new_name("trained")
+    run = TrainingRun(name=name, dataset=form.dataset, data=data, model_config=model_config,
+                      train_config=train_config, title=describe(model_config),
+                      command=cli_command(model_config, train_config, form.dataset, f"pretrained/{name}"),
+                      warning=few_steps_warning(len(data.train), train_config.batch_size), inbox=session_inbox())
     try:
-        model = fresh_model(model_config, form.seed)
-        run = TrainingRun(name=new_name("trained"), dataset=form.dataset, data=data, model_config=model_config,
-                          train_config=train_config)
-        st.session_state[RUN_KEY] = run
-        live_view(run, model)
-    except AutoencoderError as exc:  # a model the data cannot feed
-        st.session_state.pop(RUN_KEY, None)
-        show_error(exc)
+        run.job = training_pool().submit(train_job, TrainSpec(model_config, train_config, data), owner=name,
+                                         work=work, on_message=run.receive, on_end=run.end)
+    except PoolFull:
+        st.warning("The training queue is full right now; try again in a minute.")
         return
-    except Exception as exc:  # noqa: BLE001
-        st.session_state.pop(RUN_KEY, None)
-        report_unexpected(exc, "training")
+    st.session_state[RUN_KEY] = run
+
+
+def collect_finished_run() -> None:
+    """Once this session's run has ended: its model (already in the session's list) is selected in the sidebar,
+    how it ended is kept for the panel below the form, and the page reruns so that the sidebar shows it."""
+    run: TrainingRun | None = st.session_state.get(RUN_KEY)
+    if run is None or not run.finished:
         return
-    finally:
-        TRAIN_LOCK.release()
-        if run is not None:
-            run.exited.set()
-    settle_pending_run()
-
-
-def live_view(run: TrainingRun, model) -> None:
-    """Train with a progress bar, a Stop button, and the loss curve and per-epoch numbers in fixed slots."""
-    epochs = run.train_config.epochs
-    st.subheader(f"Training {describe(run.model_config)}")
-    st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters · {escape_md(run.data.source)}")
-    progress = st.progress(0.0, text="Starting…")
-    st.button("Stop training", key="train_stop", icon="⏹️",
-              help="Stops within a second and keeps the weights of the last finished epoch.")
-    chart_col, table_col = st.columns([3, 2])
-    curve, table = chart_col.empty(), table_col.empty()
-    title = f"Loss: {loss_label(run.model_config)}"
-
-    def on_epoch(stats: dict) -> None:
-        progress.progress(stats["epoch"] / epochs,
-                          text=f"epoch {stats['epoch']} of {epochs} · train {stats['train_loss']:.2f} · "
-                               f"held-out {stats['heldout_loss']:.2f} · {stats['seconds']:.0f} s")
-        curve.plotly_chart(epoch_curve(run.history, title), key=f"train_live_curve_{stats['epoch']}")
-        table.dataframe(epoch_table(run.history), hide_index=True)
-
-    run_training(run, model, on_epoch, tick=lambda fraction, text: progress.progress(fraction, text=text))
-
-
-def settle_pending_run() -> None:
-    """Turn the pending run's best finished epoch into this session's model, remember how the run ended,
-    and rerun so that the sidebar lists (and selects) the new model."""
-    run: TrainingRun | None = st.session_state.pop(RUN_KEY, None)
-    if run is None:
-        return
-    # With fast reruns an interrupted run's thread may still be inside its batch; it lets go within a tick.
-    run.exited.wait(timeout=10)
-    outcome = run.outcome()
-    model = run.trained_model()
-    last = {"title": describe(run.model_config), "history": outcome.history, "stopped": outcome.stopped,
-            "seconds": outcome.seconds, "dataset": run.dataset, "diverged": outcome.diverged,
-            "kept": run.kept_epoch, "source": run.data.source, "loss": loss_label(run.model_config), "name": None,
-            "refused": None}
-    problem = None if model is None else behaviour_problem(model, run.data.test)
-    if problem:  # finite losses can still come with codes no page can draw
-        last["refused"], model = problem, None
-    if model is not None:
-        record = run.record()
-        done = len(outcome.history)
-        kept = "" if run.kept_epoch == done else f", kept epoch {run.kept_epoch}"
-        title = unique_title(f"{last['title']}, {epochs_text(done)}{kept}", run.name)
-        trained_models()[run.name] = ModelChoice(name=run.name, title=title, dataset=run.dataset, model=model,
-                                                 record=record, data=run.data, purpose="trained here",
-                                                 trained_here=True)
-        weights, document = to_bytes(model, record)
-        last.update(name=run.name, title=title, weights=weights, document=document, command=run.command)
+    del st.session_state[RUN_KEY]
+    session_inbox().deliver(trained_models())
+    outcome, choice = run.outcome, trained_models().get(run.name)
+    last = {"title": run.title, "history": outcome.history, "stopped": outcome.stopped, "seconds": outcome.seconds,
+            "dataset": run.dataset, "diverged": outcome.diverged, "kept": run.kept_epoch, "source": run.data.source,
+            "loss": loss_label(run.model_config), "name": None, "refused": run.refused, "warning": run.warning,
+            "waited": run.job.waited}
+    if choice is not None:
+        weights, document = to_bytes(choice.model, choice.record)
+        last.update(name=run.name, title=choice.title, weights=weights, document=document, command=run.command)
         select_in_sidebar(run.name)
     st.session_state[LAST_KEY] = last
+    st.session_state[LAST_RUN_KEY] = run
     st.rerun()
+
+
+def default_run_seconds() -> float:
+    """How long the form's defaults should train on this server: the pool's rate, learnt from the runs that
+    finished here (before the first, the rate measured when the estimate was set up)."""
+    model_config, train_config = build_configs(DEFAULTS)
+    return training_pool().expected_seconds(training_work(model_config, train_config, len(app_data("mnist").train)))
 
 
 def show_last_run() -> None:
     last = st.session_state.get(LAST_KEY)
     if last is None:
-        st.info("Choose the settings above and press **Train**. The defaults (a dense AE with 256 hidden units and "
-                "a 2-D code, 5 epochs on 4,500 MNIST digits) take 5–20 seconds, depending on how busy the server "
-                "is.")
+        st.info(f"Choose the settings above and press **Train**. The defaults (a dense AE with 256 hidden units and "
+                f"a 2-D code, 5 epochs on 4,500 MNIST digits) should take about "
+                f"**{seconds_text(default_run_seconds())}** once they start, at the pace of the runs this server "
+                f"has trained, plus any wait in the queue.")
         return
     history = last["history"]
     st.subheader(f"Last run: {last['title']}")
+    if last.get("warning"):
+        st.caption(f"⚠️ {last['warning']}")
     if last["refused"]:
         nothing = f"The trained model was not kept: {last['refused']}. Try a smaller learning rate."
     elif last["name"]:
@@ -232,9 +208,10 @@ def show_last_run() -> None:
     elif last["stopped"]:
         st.warning(f"Training ended early: {last['stopped'].rstrip('.')}. {nothing}")
     elif nothing:
-        st.warning(f"Trained {epochs_text(len(history))} in {last['seconds']:.0f} s. {nothing}")
+        st.warning(f"Trained {epochs_text(len(history))} in {seconds_text(last['seconds'])}. {nothing}")
     else:
-        st.success(f"Trained {epochs_text(len(history))} in {last['seconds']:.0f} s.")
+        waited = f" after {last['waited']:.0f} s in the queue" if last.get("waited", 0) >= 1 else ""
+        st.success(f"Trained {epochs_text(len(history))} in {seconds_text(last['seconds'])}{waited}.")
     if not history:
         return
     kept = next((h for h in history if h["epoch"] == last["kept"]), history[-1])
@@ -243,14 +220,19 @@ def show_last_run() -> None:
                 f"{last['loss']}. The train loss is the mean over the epoch's batches (noisy inputs for a "
                 f"denoising model); the held-out loss is measured on clean held-out images after each epoch.  \n"
                 f"Data: {escape_md(last['source'])}")
-    chart_col, table_col = st.columns([3, 2])
-    chart_col.plotly_chart(epoch_curve(history, f"Loss: {last['loss']}"), key="train_last_curve")
-    table_col.dataframe(epoch_table(history), hide_index=True)
+    run = st.session_state.get(LAST_RUN_KEY)
+    if run is not None and len(run.frames) >= 2:
+        replay_panel(run)  # its loss chart has every epoch's held-out loss
+    else:
+        st.plotly_chart(epoch_curve(history, f"Loss: {last['loss']}"), key="train_last_curve")
+    with st.expander("Every epoch's numbers"):
+        st.dataframe(epoch_table(history), hide_index=True)
     if last["name"] is None:
         return
     dataset_title = DATASET_TITLES.get(last["dataset"], last["dataset"])  # as the sidebar names it
     st.markdown(f"It is selected in the sidebar (dataset **{dataset_title}**) and offered on every page for this "
-                f"browser session. Download it to keep it: a checkpoint is both files.")
+                f"browser session, which keeps your {MAX_SESSION_MODELS} newest models. Download it to keep it: a "
+                f"checkpoint is both files.")
     weights_col, json_col, *links = st.columns(4)
     weights_col.download_button("Weights (.safetensors)", last["weights"], f"{last['name']}.safetensors",
                                 mime="application/octet-stream", on_click="ignore", icon="⬇️",
@@ -288,10 +270,11 @@ def checkpoint_upload() -> None:
             report_unexpected(exc, "reading the checkpoint")
             return
         name = new_name("uploaded")
-        title = unique_title(f"{uploaded.stem}: {describe(uploaded.model.config)}", name)
-        trained_models()[name] = ModelChoice(name=name, title=title, dataset=uploaded.dataset, model=uploaded.model,
-                                             record=record, data=data, purpose="uploaded checkpoint",
-                                             trained_here=False)
+        title = add_model(trained_models(),
+                          ModelChoice(name=name, title=f"{uploaded.stem}: {describe(uploaded.model.config)}",
+                                      dataset=uploaded.dataset, model=uploaded.model, record=record, data=data,
+                                      purpose="uploaded checkpoint", trained_here=False),
+                          session_inbox().dropped).title
         scored = ""
         if record["heldout_scoring_note"]:
             scored = (f" Its held-out loss was measured on {record['heldout_images_scored']:,} of "
@@ -302,27 +285,35 @@ def checkpoint_upload() -> None:
         st.rerun()
 
 
+def dropped_notices() -> None:
+    """Models the session's cap removed (when a newer one arrived), said once."""
+    inbox = session_inbox()
+    while inbox.dropped:
+        title = inbox.dropped.pop(0)
+        st.warning(f"This session keeps your {MAX_SESSION_MODELS} newest models: **{escape_md(title)}** was the oldest "
+                   f"and has been removed. Download a model from this page to keep it.", icon=":material/delete:")
+
+
 def main() -> None:
     ensure_routed()
-    settle_pending_run()  # a run that a click interrupted keeps its last finished epoch
+    collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
     st.title("🏋️ Train an autoencoder")
-    st.markdown(f"Train a fresh model on this server's CPU and watch its loss fall. To keep a shared server "
-                f"usable, a run has at most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps the "
-                f"last finished epoch when it hits the cap), and only **one run at a time** trains on this server. "
-                f"What you train is yours for this browser session: it appears in the sidebar on every page.")
+    pool = training_pool()
+    st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
+                f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, and "
+                f"**{pool.workers} train at a time** on this server; you see your place in the queue. A run has at "
+                f"most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best finished epoch "
+                f"when it hits the cap). What you train is yours for this browser session: it appears in the "
+                f"sidebar on every page, even if you leave this page while it trains.")
+    dropped_notices()
     form, upload, submitted = training_form()
-    # Fixed slots, so that while a run trains in `live` the last run's slot is cleared at once (not left
-    # greyed out until the run ends) and the elements below keep their places.
-    live, last = st.container(), st.empty()
     if submitted:
-        last.empty()
+        start_run(form, upload)
+    if st.session_state.get(RUN_KEY) is not None:
+        live_panel()
     else:
-        with last.container():
-            show_last_run()
+        show_last_run()
     checkpoint_upload()
-    if submitted:
-        with live:
-            train_from_form(form, upload)
 
 
 main()

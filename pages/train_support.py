@@ -1,41 +1,27 @@
 """The Train page's plain parts (no streamlit, so they test directly): the form's values turned into configs,
-the one-run-per-server lock, a training run that keeps a snapshot of every finished epoch, and checkpoint
-uploads.
-
-Why snapshots: Streamlit stops a running script at its next UI call when the user clicks anything (the
-"Stop training" button included), so a run can end between any two batches. Each finished epoch's weights
-and history are stored on the TrainingRun (kept in session_state); the page's next run turns the last
-snapshot into the session's model.
-"""
+what the form warns about, the words for a model and its losses, and checkpoint uploads. Runs themselves train
+in the server's pool (pages/train_runs.py, models/train_job.py)."""
 
 from __future__ import annotations
 
 import math
 import re
 import shlex
-import threading
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import torch
-
-from models.autoencoders import Autoencoder, build_model
+from models.autoencoders import Autoencoder
 from models.checkpoint import from_bytes
 from models.config import MAX_WIDTH, ModelConfig, TrainConfig, brief
 from models.data import Dataset
 from models.errors import CheckpointError, ConfigError
 from models.sanity import behaviour_problem, score_heldout
-from models.train import TrainResult, train, training_record
+from models.train_job import MAX_PARAMETERS, check_size, fresh_model  # noqa: F401 (the page, its tests)
 
-# One training run at a time in this server process: the server has two cores shared by every visitor.
-# A module (imported once), not the page script (executed afresh on every rerun), so the lock is shared.
-TRAIN_LOCK = threading.Lock()
-BUSY_MESSAGE = "another training run is in progress on this server, try again in a minute"
 MAX_EPOCHS = 50
-MAX_SECONDS = 120.0
-MAX_PARAMETERS = 10_000_000  # weights, Adam's two moments and snapshots: ~200 MB at most
+MAX_SECONDS = 120.0  # a run's time cap: the pool stops it between two steps
+MIN_STEPS = 10  # gradient steps per epoch below which the form warns
 MAX_JACOBIAN_ROWS = 4096  # latent × batch for the autograd contractive penalty: ~1 s and ~1 GB a batch at most
 
 DATASETS = {"mnist": "MNIST digits (bundled 4,500 train / 500 held out)",
@@ -155,17 +141,17 @@ def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
     return model_config, train_config
 
 
-def fresh_model(config: ModelConfig, seed: int) -> Autoencoder:
-    """A newly initialised model; seeding in a forked RNG leaves the global generator as other sessions see it.
-    Refuses a model too big to train on a shared server, counted on the meta device (no memory, no time)."""
-    with torch.device("meta"):
-        size = sum(p.numel() for p in build_model(config).parameters())
-    if size > MAX_PARAMETERS:
-        raise ConfigError(f"this model has {size:,} parameters; the Train page allows at most {MAX_PARAMETERS:,} "
-                          f"on a shared server: use fewer or narrower hidden layers")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(config)
+def few_steps_warning(images: int, batch_size: int) -> str | None:
+    """A warning when the training images give fewer than MIN_STEPS gradient steps per epoch, with the largest
+    batch size of the form that gives at least that many (or the smallest one)."""
+    steps = math.ceil(images / batch_size)
+    if steps >= MIN_STEPS:
+        return None
+    better = max((b for b in BATCH_SIZES if math.ceil(images / b) >= MIN_STEPS), default=BATCH_SIZES[0])
+    gives = math.ceil(images / better)
+    return (f"{images:,} training images at batch size {batch_size} give {steps} gradient "
+            f"step{'' if steps == 1 else 's'} per epoch, too few for the model to learn much. Try batch size "
+            f"{better} ({gives} step{'' if gives == 1 else 's'} per epoch) or more epochs.")
 
 
 def describe(config: ModelConfig) -> str:
@@ -258,113 +244,6 @@ def shorten(text: str, limit: int = 60) -> str:
 
 def new_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-# --- a training run that survives being interrupted ------------------------------------------------------
-@dataclass
-class TrainingRun:
-    name: str
-    dataset: str  # the sidebar's dataset key: mnist, olivetti, user
-    data: Dataset
-    model_config: ModelConfig
-    train_config: TrainConfig
-    # (history of the finished epochs, weights of the best of them, its number), replaced in one assignment so
-    # that a reader in another script thread (Streamlit's fast reruns) sees one epoch or the next, never a mix.
-    # train() keeps the epoch with the lowest held-out loss; no weights when none beat the untrained model.
-    snapshot: tuple[list[dict], dict[str, torch.Tensor] | None, int] | None = None
-    result: TrainResult | None = None  # set when train() returned; None if the run was interrupted
-    exited: threading.Event = field(default_factory=threading.Event)  # set when the training thread let go
-
-    @property
-    def history(self) -> list[dict]:
-        return self.snapshot[0] if self.snapshot else []
-
-    @property
-    def command(self) -> str | None:
-        return cli_command(self.model_config, self.train_config, self.dataset, f"pretrained/{self.name}")
-
-    @property
-    def kept_epoch(self) -> int:
-        return self.snapshot[2] if self.snapshot else 0
-
-    def keep(self, model: Autoencoder, stats: dict) -> None:
-        if stats.get("best_epoch", stats["epoch"]) == stats["epoch"]:
-            state, kept = {k: v.detach().clone() for k, v in model.state_dict().items()}, stats["epoch"]
-        else:
-            state, kept = (self.snapshot[1], self.snapshot[2]) if self.snapshot else (None, 0)
-        self.snapshot = ([*self.history, stats], state, kept)
-
-    def outcome(self) -> TrainResult:
-        """How the run ended: train()'s result, or for an interrupted run its snapshot and a reason."""
-        if self.result is not None:
-            return self.result
-        history = self.history
-        epochs = self.train_config.epochs
-        kept = f"kept the weights of epoch {self.kept_epoch}" if self.kept_epoch else "no epoch improved on the start"
-        reason = (f"stopped after epoch {len(history)} of {epochs}; {kept}" if history
-                  else f"stopped during epoch 1 of {epochs}")
-        return TrainResult(history=history, stopped=reason, seconds=history[-1]["seconds"] if history else 0.0,
-                           best_epoch=self.kept_epoch)
-
-    def trained_model(self) -> Autoencoder | None:
-        """The model at its best finished epoch, read-only like the shipped ones; None if there is none."""
-        if self.snapshot is None or self.snapshot[1] is None:
-            return None
-        model = build_model(self.model_config)
-        model.load_state_dict(self.snapshot[1])
-        for parameter in model.parameters():
-            parameter.requires_grad_(False)
-        return model.eval()
-
-    def record(self) -> dict:
-        return training_record(self.outcome(), self.data, self.train_config, self.command)
-
-
-class Watch:
-    """train()'s should_stop: enforces the wall-clock cap inside an epoch and ticks the UI a few times a
-    second. The tick is a Streamlit call, which is where Streamlit can interrupt the run for a Stop click."""
-
-    def __init__(self, run: TrainingRun, tick: Callable[[float, str], None], every: float = 0.25):
-        self.run, self.tick, self.every = run, tick, every
-        cfg = run.train_config
-        self.batches_per_epoch = math.ceil(len(run.data.train) / cfg.batch_size)
-        self.total = self.batches_per_epoch * cfg.epochs
-        self.batches = 0
-        self.start = self.last = time.perf_counter()
-        self.capped = False
-
-    def __call__(self) -> bool:
-        self.batches += 1
-        now = time.perf_counter()
-        if now - self.start > self.run.train_config.max_seconds:
-            self.capped = True
-            return True
-        if now - self.last >= self.every:
-            self.last = now
-            epoch, batch = divmod(self.batches - 1, self.batches_per_epoch)
-            self.tick(min(self.batches / self.total, 1.0),
-                      f"epoch {epoch + 1} of {self.run.train_config.epochs}, batch {batch + 1} of "
-                      f"{self.batches_per_epoch} · {now - self.start:.0f} s")
-        return False
-
-
-def run_training(run: TrainingRun, model: Autoencoder, on_epoch: Callable[[dict], None],
-                 tick: Callable[[float, str], None]) -> TrainResult:
-    """Train `model` (fresh, owned by this run) on run.data, snapshotting every finished epoch."""
-    watch = Watch(run, tick)
-
-    def progress(stats: dict) -> None:
-        run.keep(model, stats)
-        on_epoch(stats)
-
-    result = train(model, run.data, run.train_config, on_progress=progress, should_stop=watch)
-    if watch.capped:  # train() only knows that should_stop said so
-        done = len(result.history)
-        kept = f"; kept the weights of epoch {run.kept_epoch}" if run.kept_epoch else ""
-        result.stopped = (f"reached the {run.train_config.max_seconds:g}-second time cap during epoch {done + 1}"
-                          f"{kept}. Try fewer epochs, smaller layers or a bigger batch")
-    run.result = result
-    return result
 
 
 # --- checkpoints from elsewhere --------------------------------------------------------------------------

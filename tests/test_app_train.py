@@ -1,12 +1,16 @@
-"""The Train page: the form trains a fresh model that joins the session's models, bad settings and a busy server
-are refused with a message, an interrupted or NaN run keeps its last finished epoch, and checkpoints go both ways.
+"""The Train page: the form puts a fresh model in the server's training queue and it joins the session's models
+(also when the student is on another page when it ends), bad settings are refused with a message, a waiting run
+shows its place and can be cancelled, a stopped, capped, failed or NaN run keeps its last good epoch, frames replay,
+cached pretrained models stay untouched, and checkpoints go both ways.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -16,21 +20,37 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import pages.train_runs as train_runs
 from models.checkpoint import to_bytes
 from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.errors import CheckpointError, ConfigError
-from pages.common import TRAINED_KEY
-from pages.train_support import (BUSY_MESSAGE, TRAIN_LOCK, TrainForm, TrainingRun, build_configs, cli_command,
-                                 epoch_table, fresh_model, parse_hidden, read_checkpoint_upload, run_training)
+from models.jobs import RUNNING, JobPool
+from models.train_job import Frames, TrainSpec, train_job, training_work
+from pages.common import INBOX_KEY, TRAINED_KEY, ModelChoice
+from pages.components.latent_plane.payload import unpack
+from pages.train_live import seconds_text
+from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun
+from pages.train_support import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
+                                 parse_hidden, read_checkpoint_upload)
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_KEY = "train_run"  # pages/train.py's key for a pending run
+RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # pages/train_live.py's keys
 
 
 @pytest.fixture(scope="module")
 def mnist():
     return load_dataset("mnist", source="bundled")
+
+
+@pytest.fixture
+def thread_pool(monkeypatch):
+    """The page's pool, as one worker thread in this process (so a test can block it, and monkeypatch reaches
+    the job)."""
+    pool = JobPool(1, "thread", time_cap=train_runs.MAX_SECONDS, seconds_per_work=train_runs.SECONDS_PER_UNIT)
+    monkeypatch.setattr(train_runs, "_POOL", pool)
+    yield pool
+    pool.shutdown()
 
 
 def train_page() -> AppTest:
@@ -41,18 +61,31 @@ def train_page() -> AppTest:
     return at
 
 
-WIDGETS = {"loss": "radio", "lr": "select_slider"}  # the form's widgets that tests set, by kind
+WIDGETS = {"loss": "radio", "lr": "select_slider", "batch": "select_slider"}  # the form's widgets tests set
 
 
-def submit(at: AppTest, epochs: int = 1, hidden: str = "16", **widgets) -> AppTest:
-    """Fill in the form (tiny by default: 1 epoch, 16 hidden units) and press Train."""
+def submit(at: AppTest, epochs: int = 1, hidden: str = "16", wait: bool = True, **widgets) -> AppTest:
+    """Fill in the form (tiny by default: 1 epoch, 16 hidden units), press Train and (unless told) let the run
+    end and the page show it."""
     at.slider(key="train_epochs").set_value(epochs)
     at.text_input(key="train_hidden").set_value(hidden)
     for key, value in widgets.items():
         getattr(at, WIDGETS[key])(key=f"train_{key}").set_value(value)
     label_trained_picks(at)
     at.button(key="train_submit").click().run()
-    assert not at.exception
+    assert not at.exception, [e.value for e in at.exception]
+    return finish_training(at) if wait else at
+
+
+def finish_training(at: AppTest, timeout: float = 120) -> AppTest:
+    """A run trains in the server's pool; the browser's live panel reruns until it ends. AppTest does not tick a
+    fragment's run_every: wait for the job, then run the page, which collects the run."""
+    run = at.session_state[RUN_KEY] if RUN_KEY in at.session_state else None
+    if run is not None:
+        assert run.job.wait(timeout), "the training job did not end"
+        label_trained_picks(at)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -78,13 +111,25 @@ def trained(at: AppTest) -> dict:
     return at.session_state[TRAINED_KEY] if TRAINED_KEY in at.session_state else {}
 
 
+def selected(at: AppTest) -> str:
+    """The model the sidebar shows (it writes it to session state and the URL)."""
+    return at.session_state["sidebar_model"]
+
+
 # --- the page ------------------------------------------------------------------------------------------
-def test_page_runs_with_its_form_and_the_caps_stated():
+def test_page_runs_with_its_form_the_caps_and_the_measured_default_time(thread_pool):
     at = train_page()
     assert at.title[0].value.endswith("Train an autoencoder")
-    assert "50 epochs" in at.markdown[0].value and "120 seconds" in at.markdown[0].value
+    intro = at.markdown[0].value
+    assert "50 epochs" in intro and "120 seconds" in intro and "**1 train at a time**" in intro
     assert at.slider(key="train_epochs").max == 50
     assert at.sidebar.selectbox(key="sidebar_model").value  # the sidebar is drawn around the page
+    # The promise for the defaults is the pool's estimate, from the pace of the runs this server finished.
+    thread_pool.seconds_per_work = 2e-10
+    at.run()
+    model, train = build_configs(TrainForm())
+    expected = training_work(model, train, 4500) * 2e-10
+    assert f"should take about **{seconds_text(expected)}** once they start" in at.info[0].value
 
 
 def test_training_adds_a_model_that_the_sidebar_offers_and_selects():
@@ -96,8 +141,8 @@ def test_training_adds_a_model_that_the_sidebar_offers_and_selects():
     assert choice.record["epochs"] == 1 and np.isfinite(choice.record["final_heldout_loss"])
     assert choice.record["command"].startswith("python -m models.train --dataset mnist")
     assert not any(p.requires_grad for p in choice.model.parameters())
-    picker = at.sidebar.selectbox(key="sidebar_model")
-    assert picker.value == name and picker.options[-1] == "Dense AE, latent 2, hidden 16, 1 epoch (trained here)"
+    assert selected(at) == name and at.query_params["model"] == name
+    assert choice.title == "Dense AE, latent 2, hidden 16, 1 epoch"
     assert "Trained 1 epoch in" in texts(at.success)
     downloads = at.get("download_button")
     assert {d.proto.label for d in downloads} == {"Weights (.safetensors)", "Config and record (.json)"}
@@ -112,7 +157,7 @@ def test_training_adds_a_model_that_the_sidebar_offers_and_selects():
 def test_bad_hidden_sizes_show_an_error_and_train_nothing(hidden, message):
     at = submit(train_page(), hidden=hidden)
     assert message in texts(at.error)
-    assert not trained(at)
+    assert not trained(at) and RUN_KEY not in at.session_state
 
 
 def test_a_diverging_run_shows_the_nan_guard_and_keeps_no_model():
@@ -123,50 +168,128 @@ def test_a_diverging_run_shows_the_nan_guard_and_keeps_no_model():
     assert not trained(at)
 
 
-def test_a_busy_server_refuses_to_train():
-    at = train_page()
-    assert TRAIN_LOCK.acquire(blocking=False)
-    try:
-        submit(at)
-    finally:
-        TRAIN_LOCK.release()
-    assert BUSY_MESSAGE in texts(at.warning)
-    assert not trained(at)
+def block(pool: JobPool):
+    """Occupy the pool's only worker until the returned job is cancelled."""
+    from tests.test_jobs import until_stopped
+
+    blocker = pool.submit(until_stopped, "blocker", work=1e12)
+    deadline = time.monotonic() + 30
+    while blocker.state != RUNNING and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return blocker
 
 
-def test_an_interrupted_run_is_kept_at_its_last_finished_epoch(mnist):
-    """What a click on Stop leaves behind: a run whose thread was stopped inside epoch 2."""
+def test_a_second_run_waits_in_the_queue_with_its_place_and_can_be_cancelled(thread_pool):
+    blocker = block(thread_pool)
+    at = submit(train_page(), wait=False)
+    info = texts(at.info)
+    assert "you are number 1 in the queue" in info and "this server trains 1 run at a time (1 training now)" in info
+    assert "You can leave this page: the run goes on" in info
+    at.button(key="train_cancel").click().run()
+    run = at.session_state[RUN_KEY] if RUN_KEY in at.session_state else at.session_state[LAST_RUN_KEY]
+    assert run.job.wait(10) and run.job.state == "cancelled"
+    finish_training(at)
+    assert "cancelled before it started" in texts(at.warning) and not trained(at)
+    thread_pool.cancel(blocker)
+    assert blocker.wait(10)
+
+
+def test_a_run_that_ends_while_its_student_is_on_another_page_joins_their_models(thread_pool):
+    blocker = block(thread_pool)
+    at = submit(train_page(), wait=False)
+    run = at.session_state[RUN_KEY]
+    at.switch_page("pages/about.py").run()  # leaves the Train page while the run waits
+    thread_pool.cancel(blocker)
+    assert run.job.wait(60) and run.job.state == "done"
+    at.run()  # any page's next run
+    assert list(trained(at)) == [run.name] and not at.exception
+    at.switch_page("pages/train.py").run()  # back on Train: how it ended, and it is selected
+    assert "Trained 1 epoch in" in texts(at.success) and selected(at) == run.name
+
+
+def stopped_after_epoch_1(mnist, pool: JobPool) -> TrainingRun:
+    """A run whose student pressed Stop as epoch 1 ended: the job stops inside epoch 2."""
     run = TrainingRun(name="trained-abc123", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
-                      train_config=TrainConfig(epochs=3, batch_size=512, max_seconds=60))
-    model = fresh_model(run.model_config, 0)
+                      train_config=TrainConfig(epochs=3, batch_size=512, max_seconds=60), title="Dense AE",
+                      inbox=Inbox())
 
-    def interrupt_after_first(stats):
-        if stats["epoch"] == 1:
-            raise KeyboardInterrupt  # stands in for Streamlit's StopException at the next UI call
+    def receive(kind, payload):
+        run.receive(kind, payload)
+        if kind == "epoch":
+            pool.cancel(run.job)
 
-    with pytest.raises(KeyboardInterrupt):
-        run_training(run, model, interrupt_after_first, tick=lambda *_: None)
-    run.exited.set()
+    run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist), on_message=receive,
+                          on_end=run.end)
+    assert run.job.wait(60)
+    return run
+
+
+def test_a_stopped_run_is_kept_at_its_best_finished_epoch(mnist, thread_pool):
+    run = stopped_after_epoch_1(mnist, thread_pool)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[RUN_KEY] = run
+    at.session_state[INBOX_KEY] = run.inbox
     at.switch_page("pages/train.py").run()
     assert not at.exception
-    assert "stopped after epoch 1 of 3; kept the weights of epoch 1" in texts(at.warning)
+    assert "stopped by request during epoch 2; kept the weights of epoch 1" in texts(at.warning)
     choice = trained(at)["trained-abc123"]
-    assert choice.record["epochs"] == 1 and "stopped after epoch 1" in choice.record["stopped"]
-    assert at.sidebar.selectbox(key="sidebar_model").value == "trained-abc123"
+    assert choice.record["epochs"] == 1 and "stopped by request" in choice.record["stopped"]
+    assert choice.title == "Dense AE, 1 epoch" and selected(at) == "trained-abc123"
 
 
-def test_training_on_an_uploaded_zip_of_images():
+def test_a_run_that_fails_keeps_its_last_good_epoch_and_says_only_what_kind_of_error(mnist, thread_pool,
+                                                                                     monkeypatch):
+    original = Frames.on_epoch
+
+    def fails_after_epoch_2(self, stats):
+        original(self, stats)
+        if stats["epoch"] == 2:
+            raise RuntimeError("/srv/secret/path exploded")
+
+    monkeypatch.setattr(Frames, "on_epoch", fails_after_epoch_2)
+    run = TrainingRun(name="trained-f41l3d", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
+                      train_config=TrainConfig(epochs=3, batch_size=512), title="Dense AE", inbox=Inbox())
+    sent = []
+    run.job = thread_pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+                                 on_message=lambda k, p: (sent.append((k, p)), run.receive(k, p)), on_end=run.end)
+    assert run.job.wait(60) and run.job.state == "failed"
+    assert run.outcome.stopped == ("the run stopped with an unexpected error (RuntimeError) during epoch 3 of 3; "
+                                   "kept the weights of epoch 2")
+    last_good = [p["best_state"] for k, p in sent if k == "epoch" and p["best_state"] is not None][-1]
+    for key, value in run.model.state_dict().items():
+        assert np.array_equal(value.numpy(), last_good[key]), key
+    models = {}
+    run.inbox.deliver(models)
+    assert list(models) == ["trained-f41l3d"] and "/srv" not in run.outcome.stopped
+
+
+def test_a_time_capped_run_says_so_and_keeps_nothing(mnist, monkeypatch):
+    pool = JobPool(1, "thread", time_cap=1e-9)
+    try:
+        run = TrainingRun(name="t", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
+                          train_config=TrainConfig(epochs=2, batch_size=64), title="t", inbox=Inbox())
+        run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+                              on_message=run.receive, on_end=run.end)
+        assert run.job.wait(60)
+    finally:
+        pool.shutdown()
+    assert "reached the 1e-09-second time cap during epoch 1" in run.outcome.stopped
+    assert run.model is None and run.trained_model() is None
+
+
+def test_training_on_an_uploaded_zip_of_images_warns_of_too_few_steps():
     at = train_page()
     at.radio(key="train_dataset").set_value("user")
     at.file_uploader(key="train_upload").set_value(("shapes.zip", image_zip(12), "application/zip"))
     at.select_slider(key="train_side").set_value(32)
-    submit(at)
+    submit(at, wait=False)
+    assert "give 1 gradient step per epoch" in texts(at.warning) and "Try batch size 16" in texts(at.warning)
+    finish_training(at)
     (choice,) = trained(at).values()
     assert choice.dataset == "user" and choice.data.image_shape == (1, 32, 32)
     assert choice.model.config.input_shape == (1, 32, 32) and choice.record["command"] is None
-    assert "Your images (upload)" in at.sidebar.selectbox(key="sidebar_dataset").options
+    assert selected(at) == choice.name and at.session_state["sidebar_dataset"] == "user"
+    assert "give 1 gradient step per epoch" in " ".join(c.value for c in at.caption)  # said after the run too
 
 
 def test_a_missing_or_bad_zip_is_refused():
@@ -195,8 +318,101 @@ def test_uploaded_checkpoint_joins_the_session_and_a_corrupt_one_is_refused():
     assert not at.exception
     (name, choice), = trained(at).items()
     assert name.startswith("uploaded-") and not choice.trained_here and choice.dataset == "mnist"
-    assert at.sidebar.selectbox(key="sidebar_model").value == name
+    assert selected(at) == name
     assert "Added mine:" in texts(at.success)
+
+
+def test_a_session_keeps_its_newest_models_and_says_which_it_dropped(mnist):
+    model = fresh_model(ModelConfig(hidden=(8,)), 0)
+    at = train_page()
+    models = {f"m{i}": ModelChoice(f"m{i}", f"model {i}", "mnist", model, {}, mnist, trained_here=True)
+              for i in range(MAX_SESSION_MODELS)}
+    at.session_state[TRAINED_KEY] = models
+    inbox = Inbox()
+    inbox.put(ModelChoice("new", "model 3", "mnist", model, {}, mnist, trained_here=True))
+    at.session_state[INBOX_KEY] = inbox
+    at.run()  # the sidebar delivers it
+    kept = trained(at)
+    assert list(kept) == [f"m{i}" for i in range(1, MAX_SESSION_MODELS)] + ["new"]
+    assert kept["new"].title == "model 3 · #new"  # a title the session already has gets the model's id
+    assert "**model 0** was the oldest and has been removed" in " ".join(w.value for w in at.warning)
+    at.run()
+    assert "was the oldest" not in " ".join(w.value for w in at.warning)  # said once
+
+
+def state_hashes(models: dict) -> dict[str, str]:
+    return {name: hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in choice.model.state_dict().values()))
+            .hexdigest() for name, choice in models.items()}
+
+
+def test_training_leaves_the_cached_pretrained_models_bit_identical(thread_pool):
+    """In a thread pool the run trains in the very process that holds the cached models: hash every shipped
+    model's weights, as the pages' cache holds them, before and after a run trained through the page."""
+    from pages.common import catalog, get_choice
+
+    at = train_page()
+    before = state_hashes({name: get_choice(name) for name in catalog()})
+    submit(at, epochs=2, hidden="256")
+    assert len(trained(at)) == 1
+    after = state_hashes({name: get_choice(name) for name in catalog()})
+    assert after == before and len(before) >= 5
+
+
+def test_the_last_run_replays_its_frames_on_the_plane(thread_pool):
+    at = submit(train_page(), epochs=3)
+    run = at.session_state[LAST_RUN_KEY]
+    assert len(run.frames) >= 2 and run.frames[0].label == "untrained" and run.frames[-1].label.startswith("kept")
+    scrubber = at.select_slider(key="train_replay_frame")
+    assert scrubber.value == len(run.frames) - 1
+    last_picture = at.get("html")[0].proto.body
+    label_trained_picks(at)
+    scrubber.set_value(0).run()
+    assert at.get("html")[0].proto.body != last_picture  # the untrained model's decoded grid
+    assert "untrained" in at.get("html")[0].proto.body
+
+
+# --- a run's frames on the plane ---------------------------------------------------------------------------
+def frames_of(mnist, config: ModelConfig) -> TrainingRun:
+    pool = JobPool(1, "thread")
+    try:
+        run = TrainingRun(name="trained-p1an3", dataset="mnist", data=mnist, model_config=config,
+                          train_config=TrainConfig(epochs=1, batch_size=256), title="t")
+        run.job = pool.submit(train_job, TrainSpec(config, run.train_config, mnist, frame_seconds=0.0),
+                              on_message=run.receive, on_end=run.end)
+        assert run.job.wait(60)
+    finally:
+        pool.shutdown()
+    return run
+
+
+@pytest.mark.parametrize("latent, mode", [(2, "latent"), (6, "pca")])
+def test_a_frame_payload_carries_that_moment_s_decoder_and_codes(mnist, latent, mode):
+    run = frames_of(mnist, ModelConfig(kind="vae", hidden=(16,), latent=latent))
+    frame = run.frames[1]
+    header, arrays = unpack(run.payload(frame))
+    assert header["id"] == "train:trained-p1an3" and header["plane"]["mode"] == mode
+    assert np.array_equal(arrays["weights"], frame.weights.astype(np.float32))
+    assert np.array_equal(arrays["codes"].reshape(-1, latent), frame.codes) and len(arrays["thumbs"]) == 0
+    assert np.array_equal(arrays["labels"], mnist.test_labels.numpy()[:len(frame.codes)])
+    x0, x1, y0, y1 = header["plane"]["extent"]
+    inside = ((frame.xy[:, 0] >= x0) & (frame.xy[:, 0] <= x1) & (frame.xy[:, 1] >= y0) & (frame.xy[:, 1] <= y1))
+    assert inside.mean() > (0.99 if mode == "latent" else 0.9)
+    assert run.cached_payload(frame) is run.cached_payload(frame)  # packed once per frame
+
+
+def test_replay_frames_stay_within_their_budget_spread_over_the_run():
+    frame = dict(label="", terms={"loss": 1.0}, codes=np.zeros((10, 2), np.float32), xy=np.zeros((10, 2), np.float32),
+                 pca=None, weights=np.zeros(1000, np.float32), mosaic=np.zeros((8, 8), np.uint8))
+    run = TrainingRun(name="r", dataset="mnist", data=None, model_config=ModelConfig(), train_config=TrainConfig(),
+                      title="r")
+    for i in range(200):
+        run.receive("frame", {**frame, "epoch": i / 10, "seconds": i / 10})
+    seconds = [f.seconds for f in run.frames]
+    assert len(seconds) == train_runs.MAX_REPLAY_FRAMES and seconds[0] == 0 and seconds[-1] == pytest.approx(19.9)
+    gaps = np.diff(seconds)
+    assert gaps.max() <= 3 * gaps.min()  # evenly spread, not the last 40
+    assert run.frames[0].weights.dtype == np.float16 and run.latest.weights.dtype == np.float32
+    assert run.frames_seen == 200 and len(run.curve) == 200
 
 
 # --- the plain helpers -----------------------------------------------------------------------------------
@@ -246,34 +462,13 @@ def test_a_model_too_big_for_a_shared_server_is_refused_before_it_is_built():
         fresh_model(ModelConfig(hidden=(4096, 4096)), seed=0)
 
 
-def test_time_cap_stops_inside_the_first_epoch_and_keeps_nothing(mnist):
-    run = TrainingRun(name="t", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
-                      train_config=TrainConfig(epochs=2, batch_size=64, max_seconds=1e-9))
-    result = run_training(run, fresh_model(run.model_config, 0), on_epoch=lambda s: None, tick=lambda *_: None)
-    assert "reached the 1e-09-second time cap during epoch 1" in result.stopped
-    assert run.trained_model() is None and run.outcome() is result
-
-
-def test_a_nan_in_a_later_epoch_keeps_the_last_good_epoch(mnist, monkeypatch):
-    run = TrainingRun(name="t", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
-                      train_config=TrainConfig(epochs=3, batch_size=1500, max_seconds=60))
-    model = fresh_model(run.model_config, 0)
-    real_loss, calls = model.loss, []
-
-    def loss_that_breaks_in_epoch_2(x, corrupt_input=None, generator=None):
-        terms = real_loss(x, corrupt_input, generator)
-        if model.training:
-            calls.append(1)
-            if len(calls) == 4:  # 3 batches an epoch: the first batch of epoch 2
-                terms["loss"] = terms["loss"] * float("nan")
-        return terms
-
-    monkeypatch.setattr(model, "loss", loss_that_breaks_in_epoch_2)
-    kept = {}
-    result = run_training(run, model, on_epoch=lambda s: kept.update(model.state_dict()), tick=lambda *_: None)
-    assert "the loss became nan at epoch 2" in result.stopped and len(result.history) == 1
-    for key, tensor in run.trained_model().state_dict().items():
-        assert torch.equal(tensor, kept[key])
+def test_few_steps_warning_suggests_the_largest_batch_with_enough_steps():
+    assert few_steps_warning(4500, 128) is None  # 36 steps
+    assert few_steps_warning(72, 128) == ("72 training images at batch size 128 give 1 gradient step per epoch, too "
+                                          "few for the model to learn much. Try batch size 16 (5 steps per epoch) "
+                                          "or more epochs.")
+    assert "Try batch size 64 (10 steps per epoch)" in few_steps_warning(600, 128)
+    assert few_steps_warning(640, 64) is None  # exactly 10 steps
 
 
 def test_epoch_table_shows_penalty_terms_only_when_there_are_several():

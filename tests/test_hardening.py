@@ -29,6 +29,7 @@ from models.train import evaluate
 from pages.common import TRAINED_KEY, ModelChoice, escape_md
 from pages.latent_plots import SLIDER_LIMIT, slider_range
 from pages.train_support import TrainForm, accept_checkpoint_upload, build_configs, parse_hidden
+from tests.test_app_train import finish_training
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKDOWN_NAME = "**bold** [link](#injected)"
@@ -119,7 +120,7 @@ def submit_form(at: AppTest, **widgets) -> AppTest:
         widget.set_value(value)
     at.button(key="train_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    return at
+    return finish_training(at)  # the run trains in the server's pool; the page's next run shows how it ended
 
 
 # --- 1. deeply nested JSON --------------------------------------------------------------------------------
