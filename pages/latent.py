@@ -16,7 +16,7 @@ from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
 from models.latent_analysis import traversal_codes
 from pages.common import (ModelChoice, current, escape_md, held_out_codes, query_choice, query_int,
-                          set_query, state_from_query)
+                          report_unexpected, set_query, show_error, state_from_query)
 from pages.axis_labels import labelled_grid
 from pages.display import scaled
 from pages.figures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
@@ -202,4 +202,6 @@ try:
             with tab, user_errors():
                 section()
 except AutoencoderError as exc:
-    st.error(f"{type(exc).__name__}: {exc}")
+    show_error(exc)
+except Exception as exc:  # noqa: BLE001 (Streamlit's rerun and stop are BaseExceptions and pass through)
+    report_unexpected(exc, "drawing the latent page")
