@@ -16,9 +16,10 @@ PRESENT_KEY = "present"  # session_state and the URL: ?present=1
 PRESENT_SCALE = 1.6  # pictures drawn this much larger on a projector
 CLEAR_PAUSE_S = 0.05  # long enough for the server's loop to send a cleared slot before it is refilled
 
-# The app's own busy indicator: Streamlit's is hidden by the minimal toolbar. stApp carries the script's run
-# state; a bar and a label appear once a run has lasted 0.3 s, so quick reruns do not flicker.
-BUSY_CSS = """
+# Always: the app's own busy indicator (Streamlit's is hidden by the minimal toolbar), and room for long labels.
+# stApp carries the script's run state; a bar and a label appear once a run has lasted 0.3 s, so quick reruns
+# do not flicker.
+BASE_CSS = """
 [data-testid="stApp"][data-test-script-state="running"]::before,
 [data-testid="stApp"][data-test-script-state="rerunRequested"]::before {
   content: ""; position: fixed; top: 0; left: 0; right: 0; height: 5px; z-index: 1000001; opacity: 0;
@@ -33,8 +34,15 @@ BUSY_CSS = """
 }
 @keyframes aex-appear { to { opacity: 1; } }
 @keyframes aex-slide { from { background-position: -80% 0; } to { background-position: 180% 0; } }
-/* Long model names wrap in the sidebar's pickers instead of being cut off. */
-[data-testid="stSidebar"] [data-baseweb="select"] div { white-space: normal; overflow: visible; }
+/* The sidebar's pickers show a value in a one-line input: a little more room and a slightly smaller font fit the
+   longest shipped model name ("Contractive single layer, 100 sigmoid units") instead of cutting it off. */
+[data-testid="stSidebar"] { min-width: 336px; }
+[data-testid="stSidebar"][data-collapsed="true"] { min-width: 0; }
+[data-testid="stSidebar"] [data-testid="stSelectbox"] input { font-size: 0.8rem; }
+/* A checkbox's or toggle's label wraps onto a second line instead of being cut off in a narrow column. */
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"],
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal; overflow: visible; }
 """
 
 # Projector mode: no wasted top padding, narrow side margins, larger text and captions, pictures kept crisp
@@ -77,7 +85,7 @@ def apply() -> None:
     on = presenting()
     # The frontend acts on a change of this value only, so the sidebar can still be opened by hand.
     st.set_page_config(initial_sidebar_state="collapsed" if on else "auto")
-    st.html(f"<style>{BUSY_CSS}{PRESENT_CSS if on else ''}</style>")
+    st.html(f"<style>{BASE_CSS}{PRESENT_CSS if on else ''}</style>")
 
 
 def toggle() -> None:

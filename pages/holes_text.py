@@ -50,7 +50,7 @@ def holes_explanation(a: Side, b: Side) -> list[str]:
             more = b if fewer is a else a
             line += (f", so it does not compare like with like: it sees only part of {fewer.label}'s codes, "
                      f"against nearly all of {more.label}'s" if more.stats[region].codes_inside >= 0.9 else
-                     f", so it does not compare like with like: it holds a different share of each model's codes")
+                     ", so it does not compare like with like: it holds a different share of each model's codes")
             if region == "square":
                 line += (f". {_upper_first(a.label)}'s codes spread with std {a.std:.1f}, {b.label}'s with "
                          f"{b.std:.1f}, so the hole radius of {HOLE_RADIUS:g} is {HOLE_RADIUS / a.std:.2f} std of "

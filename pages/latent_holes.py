@@ -52,7 +52,7 @@ def holes_tab(choice: ModelChoice, grid_cells) -> None:
             other = pick_model(label, names, default, key=key, avoid=avoid)
             count = _side(other, region, key, grid_cells)
             sides.append(other)
-    st.caption(f"Codes in region: the share of the {count} held-out images whose code falls inside "
+    st.caption(f"In region: the share of the {count} held-out images whose code falls inside "
                f"the dashed rectangle. Grid on red: the share of the {HOLES_GRID}×{HOLES_GRID} grid points "
                f"with no held-out code within {HOLE_RADIUS:g} {'std' if region == 'spread' else 'units'}. "
                f"Distance: the mean from each grid point to its nearest held-out code, in the same units.")
@@ -73,7 +73,7 @@ def _side(other: ModelChoice, region: str, key: str, grid_cells) -> int:
          f"z1 {xs[0]:.2f}…{xs[-1]:.2f}, z2 {ys[0]:.2f}…{ys[-1]:.2f}; red = no held-out code within "
          f"{HOLE_RADIUS:g} {units}", target=scaled(GRID_PX))
     inside, empty, distance = st.columns(3)
-    inside.metric("Codes in region", f"{stats.codes_inside:.0%}", help="Held-out codes inside the dashed rectangle")
+    inside.metric("In region", f"{stats.codes_inside:.0%}", help="Held-out codes inside the dashed rectangle")
     empty.metric("Grid on red", f"{stats.hole_fraction:.0%}", help="Grid points with no held-out code nearby")
     distance.metric("Distance", f"{stats.mean_distance:.2f}",
                     help="Mean distance from a grid point to its nearest held-out code")
