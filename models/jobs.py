@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import heapq
 import logging
-import multiprocessing
-import multiprocessing.context
 import os
+import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.job_workers import (CANCELLED, DONE, END, FAILED, PROGRESS, QUEUED, RUNNING, STARTED,  # noqa: F401
+                                JobContext, WorkerContext, init_process, run, run_in_process, warm)
+
 LOG = logging.getLogger("autoencoder_explorer")
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-STARTED, PROGRESS, END = "_started", "_progress", "_end"  # the pool's own message kinds
 WORKERS_ENV, KIND_ENV = "AEX_TRAIN_WORKERS", "AEX_TRAIN_POOL"
 
 
@@ -66,6 +65,7 @@ class Job:
     stop_requested: bool = False
     _slot: int = -1
     _generation: int = 0
+    _released: bool = False  # its stop-flag slot is free for another job
     _future: Future | None = None
     _outcome: tuple | None = None  # (state, result, error) from the worker
     _end_seen: bool = False
@@ -89,95 +89,6 @@ class Job:
         return self._done.wait(timeout)
 
 
-class JobContext:
-    """What a job sees while it runs: emit messages, report progress, ask whether to stop."""
-
-    def __init__(self, send: Callable[[str, Any], None], stop_flag: Callable[[], bool], time_cap: float | None):
-        self._send, self._stop_flag = send, stop_flag
-        self.started = time.monotonic()
-        self.time_cap = time_cap
-        self.capped = False  # the job ran past its time cap
-        self.cancelled = False  # someone asked it to stop
-
-    def emit(self, kind: str, payload: Any = None) -> None:
-        self._send(kind, payload)
-
-    def progress(self, fraction: float) -> None:
-        self._send(PROGRESS, float(fraction))
-
-    def should_stop(self) -> bool:
-        if self._stop_flag():
-            self.cancelled = True
-        elif self.time_cap is not None and time.monotonic() - self.started > self.time_cap:
-            self.capped = True
-        return self.cancelled or self.capped
-
-
-def _run(ctx: JobContext, fn: Callable, args: tuple) -> tuple[str, Any, str | None]:
-    """A job inside its worker: told apart from the queue by STARTED, ended by END after its last message."""
-    if ctx._stop_flag():  # noqa: SLF001 (cancelled after the executor had already handed it to a worker)
-        outcome = (CANCELLED, None, None)
-    else:
-        ctx.emit(STARTED)
-        ctx.started = time.monotonic()
-        try:
-            outcome = (DONE, fn(ctx, *args), None)
-        except Exception as exc:  # noqa: BLE001 (any failure ends the job with a message, not the worker)
-            outcome = (FAILED, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
-    ctx.emit(END)
-    return outcome
-
-
-# --- in worker processes --------------------------------------------------------------------------------------
-_WORKER: dict = {}
-_SPAWN_LOCK = threading.Lock()
-
-
-class _WorkerProcess(multiprocessing.context.ForkServerProcess):
-    """A worker that does not import the server's __main__. multiprocessing has each new process import the
-    parent's main module, and Streamlit runs every page script as __main__: a worker started during a script run
-    would run the whole app. The main module's name and path are left out of what the new process is told."""
-
-    @staticmethod
-    def _Popen(process_obj):
-        from multiprocessing import spawn  # noqa: PLC0415
-
-        with _SPAWN_LOCK:
-            original = spawn.get_preparation_data
-
-            def without_main(name):
-                data = original(name)
-                data.pop("init_main_from_path", None)
-                data.pop("init_main_from_name", None)
-                return data
-
-            spawn.get_preparation_data = without_main
-            try:
-                return multiprocessing.context.ForkServerProcess._Popen(process_obj)
-            finally:
-                spawn.get_preparation_data = original
-
-
-class _WorkerContext(multiprocessing.context.ForkServerContext):
-    Process = _WorkerProcess
-
-
-def _init_process(queue, flags, setup: Callable | None, setup_args: tuple) -> None:
-    _WORKER.update(queue=queue, flags=flags)
-    if setup is not None:
-        setup(*setup_args)
-
-
-def _warm() -> None:
-    """Nothing: submitted once per worker to start it."""
-
-
-def _run_in_process(job_id: int, slot: int, time_cap: float | None, fn: Callable, args: tuple):
-    queue, flags = _WORKER["queue"], _WORKER["flags"]
-    ctx = JobContext(lambda kind, payload: queue.put((job_id, kind, payload)), lambda: flags[slot] != 0, time_cap)
-    return _run(ctx, fn, args)
-
-
 class JobPool:
     """submit() returns a Job at once; the job runs when a worker is free. See the module's docstring."""
 
@@ -195,9 +106,11 @@ class JobPool:
         slots = max_waiting + workers
         self._free_slots = list(range(slots))
         if kind == "process":
-            self._mp = _WorkerContext()
+            self._mp = WorkerContext()
             self._flags = self._mp.Array("b", slots, lock=False)
             self._messages = self._mp.Queue()
+            self._messages.cancel_join_thread()  # exiting never waits on this queue (job_workers.init_process)
+            self._closed = threading.Event()
             self._listener = threading.Thread(target=self._listen, name="aex-jobs-listener", daemon=True)
             self._listener.start()
         else:
@@ -213,11 +126,11 @@ class JobPool:
             return ThreadPoolExecutor(self.workers, thread_name_prefix="aex-job")
         if self._preload:
             self._mp.set_forkserver_preload(list(self._preload))
-        executor = ProcessPoolExecutor(self.workers, mp_context=self._mp, initializer=_init_process,
+        executor = ProcessPoolExecutor(self.workers, mp_context=self._mp, initializer=init_process,
                                        initargs=(self._messages, self._flags, self._setup, self._setup_args))
         # Start the workers now, in the background (the forkserver imports the preloaded modules first: seconds),
         # so that the first job does not wait for them; each submit starts one worker while none is idle.
-        threading.Thread(target=lambda: [executor.submit(_warm) for _ in range(self.workers)], daemon=True).start()
+        threading.Thread(target=lambda: [executor.submit(warm) for _ in range(self.workers)], daemon=True).start()
         return executor
 
     # --- submitting and cancelling ----------------------------------------------------------------------------
@@ -239,9 +152,9 @@ class JobPool:
             if self.kind == "thread":
                 ctx = JobContext(lambda kind, payload: self._dispatch(job.id, kind, payload),
                                  lambda: self._flags[job._slot] != 0, self.time_cap)
-                future = self._executor.submit(_run, ctx, fn, args)
+                future = self._executor.submit(run, ctx, fn, args)
             else:
-                future = self._executor.submit(_run_in_process, job.id, job._slot, self.time_cap, fn, args)
+                future = self._executor.submit(run_in_process, job.id, job._slot, self.time_cap, fn, args)
         except Exception as exc:  # noqa: BLE001 (a broken pool: start a new one for the next job)
             with self._lock:
                 self._generation += 1
@@ -259,14 +172,16 @@ class JobPool:
             if job.id not in self._jobs:  # ended: its slot may be another job's by now
                 return
             self._flags[job._slot] = 1
-        if job._future is not None:
-            job._future.cancel()  # succeeds only while the executor has not handed the job to a worker
+        if job._future is None or job._future.cancel():  # the executor had not handed it to a worker yet
+            return
+        if job.state == QUEUED:  # handed over but not started: its worker will see the flag and skip it
+            self._finish(job, CANCELLED, None, None)
 
     # --- what the pages show ---------------------------------------------------------------------------------
     def position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 for the one after…; None once it runs or has ended."""
         with self._lock:
-            if job.state != QUEUED or job.finished:
+            if job.state != QUEUED or job.finished or job.stop_requested:
                 return None
             return 1 + sum(other.state == QUEUED and not other.stop_requested and other.id < job.id
                            for other in self._jobs.values())
@@ -293,7 +208,7 @@ class JobPool:
     def wait_estimate(self, job: Job) -> float | None:
         """Seconds until a waiting job starts: the jobs ahead of it run on the free workers in turn."""
         with self._lock:
-            if job.state != QUEUED or job.finished:
+            if job.state != QUEUED or job.finished or job.stop_requested:
                 return None
             running = [j for j in self._jobs.values() if j.state == RUNNING]
             ahead = sorted((j for j in self._jobs.values()
@@ -307,10 +222,11 @@ class JobPool:
 
     # --- messages and endings ----------------------------------------------------------------------------------
     def _listen(self) -> None:
-        while True:
-            item = self._messages.get()
-            if item is None:
-                return
+        while not self._closed.is_set():
+            try:
+                item = self._messages.get(timeout=0.5)
+            except queue.Empty:
+                continue
             try:
                 self._dispatch(*item)
             except Exception:  # noqa: BLE001 (one job's bad message must not stop every job's messages)
@@ -331,7 +247,17 @@ class JobPool:
         elif job.on_message is not None:
             job.on_message(kind, payload)
 
+    def _release(self, job: Job) -> None:
+        """Give the job's stop-flag slot back (under the lock), once."""
+        if not job._released:
+            job._released = True
+            self._free_slots.append(job._slot)
+
     def _future_done(self, job: Job, future: Future) -> None:
+        if job.finished:  # a cancel ended it for the user before its worker had skipped it
+            with self._lock:
+                self._release(job)
+            return
         if future.cancelled():
             self._finish(job, CANCELLED, None, None)
             return
@@ -357,7 +283,8 @@ class JobPool:
                 return
             job.state, job.result, job.ended = state, result, time.monotonic()
             job.error = error.splitlines()[0] if error else None
-            self._free_slots.append(job._slot)
+            if job._future is None or job._future.done():
+                self._release(job)  # else when its worker hands it back: the flag must stay set until then
             if state == DONE and not job.stop_requested and job.runtime > 0.2 and job.work > 0:
                 sample = job.runtime / (job.work * max(job.progress, 0.05))
                 self.seconds_per_work += 0.3 * (sample - self.seconds_per_work)
@@ -378,10 +305,9 @@ class JobPool:
         for job in jobs:
             self.cancel(job)
         self._executor.shutdown(wait=wait, cancel_futures=True)
-        if self.kind == "process":
-            self._messages.put(None)
-            if wait:
-                self._listener.join(timeout=5)
+        if self.kind == "process" and wait:  # else the listener (a daemon) reads on while the workers stop
+            self._closed.set()
+            self._listener.join(timeout=1)
 
 
 def _register_exit(pool: JobPool) -> None:

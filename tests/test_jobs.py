@@ -5,6 +5,7 @@ frames are the model as it was then, which keep their last good weights when the
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -41,6 +42,17 @@ def until_stopped(ctx, tag: str):
 def fails_after_a_message(ctx):
     ctx.emit("last good", 41)
     raise ValueError("boom at /srv/somewhere")
+
+
+def chatty(ctx):
+    while not ctx.should_stop():
+        ctx.emit("frame", bytes(1_000_000))  # more than a pipe holds
+    return "stopped"
+
+
+def touch(ctx, path: str):
+    with open(path, "w") as out:  # a side effect that shows it ran, even once nobody reads its messages
+        out.write("ran")
 
 
 def where_am_i(ctx):
@@ -161,6 +173,61 @@ def test_a_process_job_runs_elsewhere_and_a_dead_worker_fails_only_its_job():
         assert dead.wait(60) and dead.state == FAILED and "worker running it stopped" in dead.error
         again = pool.submit(where_am_i)
         assert again.wait(60) and again.state == DONE
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("how", ["wait", "exit hook", "nobody reads"])
+def test_shutdown_stops_a_running_job_even_while_it_floods_messages(how):
+    """A server's exit hook shuts down without waiting; and should the listener have stopped reading, a worker
+    with a full pipe must still exit (its unread messages are dropped), or it would hold the server's exit."""
+    pool = make_pool("process", 1)
+    job = pool.submit(chatty)
+    deadline = time.monotonic() + 60
+    while job.state != RUNNING and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job.state == RUNNING
+    if how == "nobody reads":
+        pool._closed.set()  # noqa: SLF001
+        pool._listener.join(timeout=5)  # noqa: SLF001
+        assert not pool._listener.is_alive()  # noqa: SLF001
+    time.sleep(0.5)  # long enough to fill the pipe
+    processes = list(pool._executor._processes.values())  # noqa: SLF001 (shutdown forgets them)
+    assert processes
+    # In a thread, so that a shutdown that hangs fails the test instead of hanging it (60 s: a bound, not a speed).
+    stopping = threading.Thread(target=pool.shutdown, kwargs={"wait": how != "exit hook"}, daemon=True)
+    stopping.start()
+    stopping.join(timeout=60)
+    assert not stopping.is_alive()
+    for process in processes:
+        process.join(timeout=60)
+        assert not process.is_alive() and process.exitcode == 0
+
+
+def test_a_waiting_job_cancelled_after_the_executor_took_it_ends_at_once_and_never_runs(pool_kind, tmp_path):
+    """A process pool hands the next waiting job to its workers' call queue early, where a future can no longer be
+    cancelled: the job must still end now (not when the job ahead ends) and be skipped by its worker, even when
+    a newer job is submitted meanwhile."""
+    pool = make_pool(pool_kind, 1)
+    try:
+        record = Recorder()
+        blocker = pool.submit(until_stopped, "blocker", on_message=record)
+        deadline = time.monotonic() + 60
+        while blocker.state != RUNNING and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first = pool.submit(touch, str(tmp_path / "first"))
+        second = pool.submit(sleeper, 0.05, "second", on_message=record)
+        time.sleep(0.5)  # time for a process pool's manager thread to hand "first" to the call queue
+        pool.cancel(first)
+        assert first.wait(60) and first.state == CANCELLED and first.started is None
+        assert blocker.state == RUNNING and pool.position(second) == 1
+        third = pool.submit(sleeper, 0.05, "third", on_message=record)  # may not take over first's stop flag
+        assert pool.position(third) == 2
+        pool.cancel(blocker)
+        assert second.wait(60) and third.wait(60)
+        assert [second.state, third.state] == [DONE, DONE]
+        assert [tag for tag, _ in record.of("began")] == ["blocker", "second", "third"]
+        assert not (tmp_path / "first").exists()
     finally:
         pool.shutdown()
 
