@@ -112,11 +112,11 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
             where = "over ±2σ of PC1 and PC2" if frame.pca is not None else "across the codes"
             st.html(inline_image(enlarge(image, zoom_factor(image.shape[0], MOSAIC_PX)),
                                  f"Decoded grid {where} · {frame.title()}", MOSAIC_PX))
-            numbers = st.columns(2)
-            numbers[0].metric("Held-out loss (sample)", f"{frame.terms['loss']:,.1f}")
+            # One under the other: side by side, a third of a 1280-px page cut their labels short.
+            st.metric("Held-out loss (sample)", f"{frame.terms['loss']:,.1f}")
             elbo = elbo_text(frame.terms, run.model_config.loss)
             if elbo is not None:
-                numbers[1].metric("ELBO per image", elbo, help="−(reconstruction + KL) on held-out images: a lower "
+                st.metric("ELBO per image", elbo, help="−(reconstruction + KL) on held-out images: a lower "
                                   "bound on log p(x). Training minimises recon + β·KL; the ELBO is the β = 1 case.")
     several = len([t for t in TERM_NAMES if curve and t in curve[-1]]) > 1  # else the terms are just the loss
     charts = st.columns(2) if several else [st.container()]
