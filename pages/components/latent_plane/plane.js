@@ -311,11 +311,21 @@ class Plane {
     if (this.sliderObserver) this.sliderObserver.disconnect();
     this.live = live;
     if (!live) return;
-    this.sliderObserver = new MutationObserver(() => this.readSliders());
-    for (const key of this.liveKeys()) {
-      const input = sliderInput(key);
-      if (input) this.sliderObserver.observe(input, { attributes: true, attributeFilter: ["value", "aria-valuetext"] });
-    }
+    // Watch the whole app, not the inputs themselves: Streamlit may mount a slider after the plane, or replace
+    // its input on a rerun, and an observer on a detached input would never fire again.
+    const selectors = this.liveKeys().map((key) => `.st-key-${CSS.escape(key)}`).join(",");
+    // Only a slider the user is moving (it holds the focus, by keyboard or drag) is mirrored: a slider that Python
+    // sets in its answer must not pull the pin back from where newer arrow keys or clicks put it.
+    this.sliderObserver = new MutationObserver((mutations) => {
+      const moved = mutations.some((m) => {
+        const box = m.target instanceof Element ? m.target.closest(selectors) : null;
+        return box && box.contains(document.activeElement);
+      });
+      if (moved) this.readSliders();
+    });
+    this.sliderObserver.observe(document.body, {
+      attributes: true, subtree: true, attributeFilter: ["value", "aria-valuetext"],
+    });
   }
 
   liveKeys() {
@@ -337,6 +347,9 @@ class Plane {
       }
       this.base = base;
     }
+    const reading = [x, y, ...(live.terms || []).map((t) => value(t.key))].join(",");
+    if (reading === this.sliderReading) return; // one step mutates several attributes: decode it once
+    this.sliderReading = reading;
     this.pin = [x, y];
     this.dirty = true;
     // A slider moves at human rate: draw at once (before its value even leaves for the server), unless a
