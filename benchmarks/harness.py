@@ -44,7 +44,7 @@ def serve(app: Path, log: Path):
             process.wait()
 
 
-def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float = 90.0) -> None:
+def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float = 90.0, poll: float = 0.25) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -52,7 +52,7 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
         with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
             if response.status == 200:
                 return
-        time.sleep(0.25)
+        time.sleep(poll)
     raise RuntimeError(f"server for {url} not healthy after {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
 

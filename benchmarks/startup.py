@@ -19,21 +19,19 @@ Target: app / within 1.2 × bare.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, serve  # noqa: E402
+from benchmarks.harness import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, serve, wait_healthy  # noqa: E402
 
 TARGET_RATIO = 1.2
 HEALTH_POLL_S = 0.02
@@ -83,22 +81,10 @@ class Run:
     healthy_s: float  # process launch → /_stcore/health answered
 
 
-def wait_health(process, url: str, log: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited ({process.returncode}):\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            if response.status == 200:
-                return
-        time.sleep(HEALTH_POLL_S)
-    raise RuntimeError(f"server for {url} not healthy after {TIMEOUT_S:.0f} s:\n{log.read_text()[-2000:]}")
-
-
 def one_run(browser, app: Path, target: Target, log: Path) -> Run:
     start = time.monotonic()
     with serve(app, log) as (process, url):
-        wait_health(process, url, log)
+        wait_healthy(process, url, log, timeout=TIMEOUT_S, poll=HEALTH_POLL_S)
         healthy = time.monotonic() - start
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         try:

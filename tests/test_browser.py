@@ -6,6 +6,7 @@ Screenshots of every page land in test-artifacts/ (look at them). Nothing is ins
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -32,30 +33,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_app(log_name: str, launcher: tuple[str, ...] = ("-m", "streamlit"), address: str = "127.0.0.1",
+                env: dict | None = None):
+    """`python <launcher> run app.py` on a free port until the block ends; yields the app's loopback URL.
+    Its output goes to test-artifacts/<log_name>."""
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / log_name).open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, *launcher, "run", "app.py", "--server.port", str(port), "--server.address", address,
+             "--server.headless", "true"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail(f"streamlit did not start; see {ARTIFACTS / log_name}")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit.log'}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with running_app("streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,11 @@ import ipaddress
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, PAGES, ROOT, _free_port, assert_no_exception, browser, wait_idle  # noqa: F401
+from tests.test_browser import ARTIFACTS, PAGES, assert_no_exception, browser, running_app, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 APP_HOSTS = {"127.0.0.1", "localhost"}
@@ -91,27 +89,11 @@ def _loopback(host: str) -> bool:
 def audited_server():
     """`streamlit run app.py` as the Dockerfile starts it (every interface), its outbound traffic logged."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port, audit_log = _free_port(), ARTIFACTS / "offline-audit.log"
+    audit_log = ARTIFACTS / "offline-audit.log"
     audit_log.write_text("")
-    with (ARTIFACTS / "streamlit-offline.log").open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", AUDITED, "run", "app.py", "--server.port", str(port), "--server.address", "0.0.0.0"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "NET_AUDIT_LOG": str(audit_log), "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit-offline.log'}")
-    yield url, audit_log
-    process.terminate()
-    process.wait(timeout=20)
+    with running_app("streamlit-offline.log", launcher=("-c", AUDITED), address="0.0.0.0",
+                     env={"NET_AUDIT_LOG": str(audit_log)}) as url:
+        yield url, audit_log
 
 
 @pytest.fixture
