@@ -30,7 +30,7 @@ DEFAULT_MODEL = "mnist_vae2"
 # the one that shows the page's point best.
 PAGE_MODELS = {
     "reconstructions": ("mnist_cae16", "olivetti_cae32"),  # a conv AE: sharp, the point of the page
-    "denoising": ("mnist_dcae16",),  # the page compares its own two pickers; this sets the data
+    "denoising": ("mnist_dcae16", "olivetti_dcae32"),  # the page compares its own two pickers; this sets the data
     "latent": ("mnist_vae2", "olivetti_cvae2"),  # a 2-D VAE: a plane to walk, and samples from the prior
 }
 PICKED_KEY = "sidebar_picked"  # session_state: {"model": …} or {"dataset": …} the user chose in the sidebar

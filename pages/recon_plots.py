@@ -15,7 +15,7 @@ from pages.figures import enlarge, tile
 ERROR_LABELS = {"bce": "BCE per image", "mse": "½‖x−x̂‖² per image"}
 NOISE_TITLES = {"gaussian": "Gaussian", "masking": "Masking", "salt_pepper": "Salt and pepper"}
 # Denoising page defaults per dataset: (denoising model, plain model); missing names fall back (default_pair).
-PREFERRED_PAIRS = {"mnist": ("mnist_dcae16", "mnist_cae16"), "olivetti": (None, "olivetti_cae32")}
+PREFERRED_PAIRS = {"mnist": ("mnist_dcae16", "mnist_cae16"), "olivetti": ("olivetti_dcae32", "olivetti_cae32")}
 MNIST_BOX, MNIST_SIDE = 20, 28  # MNIST fits each digit's bounding box into 20×20 inside 28×28
 INK_THRESHOLD = 0.1  # a pixel brighter than this (of the brightest) counts as part of the digit
 
