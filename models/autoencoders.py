@@ -96,12 +96,20 @@ class Autoencoder(nn.Module):
         for c_in, c_out in zip(chans[:-1], chans[1:]):
             encoder += [nn.Conv2d(c_in, c_out, KERNEL, STRIDE, PADDING), act()]
         encoder.append(nn.Flatten())
-        self.encoder = nn.Sequential(*encoder)
         feat_shape = (chans[-1], *sizes[-1])
         features = feat_shape[0] * feat_shape[1] * feat_shape[2]
-        self.to_code = nn.Linear(features, cfg.latent)
-        self.from_code = nn.Linear(cfg.latent, features)
-        decoder: list[nn.Module] = [act(), nn.Unflatten(1, feat_shape)]
+        # An optional dense layer on each side of the code: with a 2-D code, the decoder otherwise meets z through
+        # one linear map into the conv features.
+        dense = cfg.conv_dense
+        if dense:
+            encoder += [nn.Linear(features, dense), act()]
+        self.encoder = nn.Sequential(*encoder)
+        self.to_code = nn.Linear(dense or features, cfg.latent)
+        self.from_code = nn.Linear(cfg.latent, dense or features)
+        decoder: list[nn.Module] = [act()]
+        if dense:
+            decoder += [nn.Linear(dense, features), act()]
+        decoder.append(nn.Unflatten(1, feat_shape))
         for i in range(len(cfg.hidden), 0, -1):
             (h_in, w_in), (h_out, w_out) = sizes[i], sizes[i - 1]
             # output_padding makes each transposed conv land exactly on the encoder's size (odd sizes too).

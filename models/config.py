@@ -45,11 +45,12 @@ class ModelConfig:
     sparsity_weight: float = 0.0
     sparsity_target: float = 0.05  # ρ for the KL penalty
     contractive_weight: float = 0.0  # λ on ‖∂h/∂x‖²_F
+    conv_dense: int = 0  # conv only: a dense layer of this width between the conv features and the code (0: none)
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep tuples so configs compare the same after a round trip. Coercing here turns
         # a hand-edited "latent": "two" into a ConfigError instead of a TypeError deep inside torch.
-        _coerce(self, int_fields=("latent",), float_fields=("beta", "noise_level", "sparsity_weight",
+        _coerce(self, int_fields=("latent", "conv_dense"), float_fields=("beta", "noise_level", "sparsity_weight",
                                                               "sparsity_target", "contractive_weight"))
         # The same rule as latent: hidden [8.7] is refused, not truncated to 8.
         self.input_shape = _whole_numbers("input_shape", self.input_shape)
@@ -103,6 +104,10 @@ class ModelConfig:
                 raise ConfigError(f"conv channel counts must be at most 256, got {list(self.hidden)}")
             if self.tied:
                 raise ConfigError("tied weights apply to dense layers only; use arch='dense' or tied=False")
+            if not 0 <= self.conv_dense <= MAX_WIDTH:
+                raise ConfigError(f"conv_dense must be between 0 (none) and {MAX_WIDTH}, got {self.conv_dense}")
+        elif self.conv_dense:
+            raise ConfigError("conv_dense adds a dense layer to a convolutional model: use arch='conv' or 0")
         if self.kind == "vae" and self.code_activation != "identity":
             raise ConfigError("a VAE's code is the Gaussian mean: code_activation must be 'identity'")
         if self.loss == "bce" and self.resolved_output_activation != "sigmoid":

@@ -314,6 +314,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sparsity-weight", type=float, default=0.0)
     p.add_argument("--sparsity-target", type=float, default=0.05)
     p.add_argument("--contractive-weight", type=float, default=0.0)
+    p.add_argument("--conv-dense", type=int, default=0, help="conv: a dense layer of this width beside the code")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         output_activation=args.output_activation, tied=args.tied, loss=args.loss, beta=args.beta,
         noise=args.noise, noise_level=args.noise_level, sparsity=args.sparsity,
         sparsity_weight=args.sparsity_weight, sparsity_target=args.sparsity_target,
-        contractive_weight=args.contractive_weight,
+        contractive_weight=args.contractive_weight, conv_dense=args.conv_dense,
     ).validate()
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                threads=args.threads, patience=args.patience, lr_schedule=args.lr_schedule,

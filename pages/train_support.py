@@ -159,6 +159,8 @@ def describe(config: ModelConfig) -> str:
     parts = [f"{config.arch.capitalize()} {config.kind.upper()}, latent {config.latent}",
              f"{'channels' if config.arch == 'conv' else 'hidden'} {'-'.join(map(str, config.hidden))}"
              if config.hidden else "single layer"]
+    if config.conv_dense:
+        parts.append(f"dense {config.conv_dense}")
     if config.tied:
         parts.append("tied")
     if config.kind == "vae" and config.beta != 1:
@@ -198,6 +200,7 @@ def cli_command(model_config: ModelConfig, train_config: TrainConfig, dataset: s
             "--latent", str(c.latent), "--activation", c.activation, "--code-activation", c.code_activation,
             "--loss", c.loss]
     args += ["--tied"] if c.tied else []
+    args += ["--conv-dense", str(c.conv_dense)] if c.conv_dense else []
     args += ["--beta", f"{c.beta:g}"] if c.kind == "vae" else []
     if c.noise != "none":
         args += ["--noise", c.noise, "--noise-level", f"{c.noise_level:g}"]

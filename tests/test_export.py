@@ -22,6 +22,8 @@ CONFIGS = {
     "conv ae 28": ModelConfig(arch="conv", hidden=(8, 16), latent=3),
     "conv vae 64 faces": ModelConfig(kind="vae", arch="conv", hidden=(4, 8, 16), input_shape=(1, 64, 64), loss="mse",
                                      output_activation="sigmoid"),
+    "conv vae with a dense layer by the code": ModelConfig(kind="vae", arch="conv", hidden=(4, 8), latent=2,
+                                                          conv_dense=16),
     "conv rgb 25 (odd: output padding)": ModelConfig(arch="conv", hidden=(4, 6), input_shape=(3, 25, 25), loss="mse"),
     "conv two channels 7x9, sigmoid hidden": ModelConfig(arch="conv", hidden=(5,), input_shape=(2, 7, 9), latent=4,
                                                           activation="sigmoid"),

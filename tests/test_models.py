@@ -22,6 +22,7 @@ KINDS = [
     dict(kind="vae", arch="dense", hidden=(64,)),
     dict(kind="vae", arch="dense", hidden=(64,), tied=True),
     dict(kind="vae", arch="conv", hidden=(8, 16)),
+    dict(kind="vae", arch="conv", hidden=(8, 16), conv_dense=32),
 ]
 SHAPES = [(1, 28, 28), (1, 64, 64)]
 
@@ -280,10 +281,25 @@ def test_denoising_model_corrupts_only_while_training():
     (dict(input_shape=(1, 2, 2)), "input_shape"),
     (dict(arch="conv", hidden=(8, 8, 8, 8, 8), input_shape=(1, 28, 28)), "below 2×2"),
     (dict(latent="two"), "whole number"),
+    (dict(conv_dense=16), "conv_dense adds a dense layer to a convolutional model"),
+    (dict(arch="conv", hidden=(8,), conv_dense=10**6), "conv_dense must be between 0"),
 ])
 def test_bad_configs_raise_clear_errors(bad, message):
     with pytest.raises(ConfigError, match=message):
         build_model(ModelConfig(**bad))
+
+
+def test_conv_dense_puts_one_dense_layer_on_each_side_of_the_code():
+    """28×28 → 14×14 → 7×7 with 16 channels: 784 conv features, then 32 units, then the code (and back)."""
+    model = build_model(ModelConfig(kind="vae", arch="conv", hidden=(8, 16), latent=2, conv_dense=32))
+    dense_in = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    dense_out = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in dense_in] == [(784, 32)]
+    assert [(m.in_features, m.out_features) for m in dense_out] == [(32, 784)]
+    assert (model.to_code.in_features, model.to_logvar.in_features, model.from_code.out_features) == (32, 32, 32)
+    assert model.decode(torch.zeros(3, 2)).shape == (3, 1, 28, 28)
+    plain = build_model(ModelConfig(kind="vae", arch="conv", hidden=(8, 16), latent=2))
+    assert plain.to_code.in_features == 784  # 0 (the default) adds nothing: older checkpoints load as they were
 
 
 def test_config_round_trips_through_a_dict():
