@@ -132,7 +132,7 @@ def test_every_page_renders_without_exception(server, page, name):
     assert page.locator('[data-testid="stSidebar"]').count() == 1
     assert page.get_by_text("Page not found").count() == 0
     if name in ("reconstructions", "denoising", "features", "latent"):
-        assert page.locator('[data-testid="stImage"] img').count() > 0
+        page.locator('[data-testid="stImage"] img').first.wait_for(timeout=30_000)  # slow on a loaded machine
 
 
 def _main_image_sources(page) -> list[str]:

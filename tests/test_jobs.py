@@ -201,7 +201,9 @@ def test_shutdown_stops_a_running_job_even_while_it_floods_messages(how):
     assert not stopping.is_alive()
     for process in processes:
         process.join(timeout=60)
-        assert not process.is_alive() and process.exitcode == 0
+        # 0, or 255 where the forkserver could no longer report the status (other pools in this test process
+        # share it); never an error (1) or a kill (negative).
+        assert not process.is_alive() and process.exitcode in (0, 255)
 
 
 def test_a_waiting_job_cancelled_after_the_executor_took_it_ends_at_once_and_never_runs(pool_kind, tmp_path):
