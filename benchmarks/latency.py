@@ -351,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         one = class_at_once(app_url, app_process.pid, 1, rounds, max(2, args.steps // 5))
         many = class_at_once(app_url, app_process.pid, args.sessions, rounds, max(2, args.steps // 5))
         report_class(one, many)
+    if args.quick:
+        print("\nquick mode: the figures above only show that the benchmark runs")
     return 0
 
 

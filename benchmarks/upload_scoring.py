@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{result['images']} held-out images; every image {result['full_seconds']:.2f} s; "
           f"{result['speedup']:.1f}× faster; loss {result['bounded_loss']:.2f} vs {result['full_loss']:.2f} "
           f"({result['relative_difference']:.2%} apart)")
+    if args.quick:
+        print("\nquick mode: the figures above only show that the benchmark runs")
     return result
 
 
