@@ -14,7 +14,7 @@ from models.train import evaluate
 
 REQUIRED = {"mnist_vae2", "mnist_cvae2", "mnist_ae2", "mnist_cae16", "mnist_dcae16", "mnist_tied100",
             "mnist_untied100", "mnist_sparse100", "mnist_contractive100", "mnist_vae16", "olivetti_cvae2",
-            "olivetti_cae32"}
+            "olivetti_cae32", "olivetti_dcae32"}
 CATALOG = {entry.name: entry for entry in load_catalog()}
 
 
@@ -23,7 +23,29 @@ def test_catalog_lists_every_required_model_and_files_exist():
     for entry in CATALOG.values():
         assert entry.path.with_suffix(".safetensors").is_file() and entry.path.with_suffix(".json").is_file()
         assert entry.command.startswith("python -m models.train ") and f"--out pretrained/{entry.name}" in entry.command
-        assert entry.record["final_heldout_loss"] is not None and entry.record["stopped"] is None
+        record = entry.record
+        assert record["final_heldout_loss"] is not None and record["diverged"] is False
+        assert record["stopped"] is None or record["stopped"].startswith("early stop")
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_each_record_holds_its_learning_curve_and_the_epoch_kept(name):
+    record = CATALOG[name].record
+    history = record["history"]
+    assert [h["epoch"] for h in history] == list(range(1, record["epochs"] + 1))
+    assert all({"recon", "loss"} <= set(h["terms"]) and h["terms"]["loss"] == h["heldout_loss"] for h in history)
+    kept = history[record["best_epoch"] - 1]
+    assert kept["heldout_loss"] == min(h["heldout_loss"] for h in history)
+    assert (record["final_train_loss"], record["final_heldout_loss"]) == (kept["train_loss"], kept["heldout_loss"])
+    if record["stopped"]:  # an early stop waited exactly its patience after the kept epoch
+        assert record["epochs"] - record["best_epoch"] == record["train"]["patience"]
+
+
+def test_the_tied_and_untied_pair_share_one_recipe_and_ran_until_the_held_out_loss_stopped_improving():
+    tied, untied = CATALOG["mnist_tied100"].record, CATALOG["mnist_untied100"].record
+    assert tied["train"] == untied["train"] and tied["train"]["patience"] is not None
+    for record in (tied, untied):
+        assert record["stopped"].startswith("early stop") and record["epochs"] < record["train"]["epochs"]
 
 
 def test_pretrained_folder_stays_small():
@@ -55,11 +77,15 @@ def test_entry_loads_matches_its_catalog_line_and_recorded_loss(name):
     assert fresh == pytest.approx(record["final_heldout_loss"], rel=1e-3)
 
 
-def test_retraining_an_entry_with_its_recorded_command_reproduces_its_loss(tmp_path):
+def test_retraining_an_entry_with_its_recorded_command_reproduces_its_learning_curve(tmp_path):
+    """The first epochs of the recorded command again (a constant learning rate, so cutting the run short
+    changes nothing before the cut) give the recorded curve to 3 significant figures."""
     entry = CATALOG["mnist_tied100"]
+    assert entry.record["train"]["lr_schedule"] == "constant"
     words = shlex.split(entry.command)
     words[words.index("--out") + 1] = str(tmp_path / "again")
-    subprocess.run([sys.executable, *words[1:]], check=True, capture_output=True,
-                   cwd=PRETRAINED_DIR.parent)
+    words[words.index("--epochs") + 1] = "5"
+    subprocess.run([sys.executable, *words[1:]], check=True, capture_output=True, cwd=PRETRAINED_DIR.parent)
     _, record = load_checkpoint(tmp_path / "again")
-    assert f"{record['final_heldout_loss']:.3g}" == f"{entry.record['final_heldout_loss']:.3g}"
+    again = [f"{h['heldout_loss']:.3g}" for h in record["history"]]
+    assert again == [f"{h['heldout_loss']:.3g}" for h in entry.record["history"][:5]]
