@@ -102,7 +102,7 @@ def shift_images(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     return picked.permute(0, 3, 1, 2).contiguous()  # advanced indexing put the channel axis last
 
 
-def _adam(model: Autoencoder, config: TrainConfig) -> torch.optim.Optimizer:
+def make_adam(model: Autoencoder, config: TrainConfig) -> torch.optim.Optimizer:
     # The fused kernel does Adam's update in one pass over the weights: a quarter of a dense VAE's step time
     # otherwise (benchmarks/train_speed.py).
     try:
@@ -139,7 +139,7 @@ def train(model: Autoencoder, data, config: TrainConfig,
     if config.threads:
         torch.set_num_threads(config.threads)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimizer = _adam(model, config)
+    optimizer = make_adam(model, config)
     batches = math.ceil(len(train_x) / config.batch_size)
     result = TrainResult(best_epoch=0)
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
