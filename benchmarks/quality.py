@@ -297,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         ok &= medians["mnist_cvae2"] <= medians["mnist_vae2"]
         print(f"conv VAE vs dense VAE at latent 2: {medians['mnist_cvae2']:.2f} vs {medians['mnist_vae2']:.2f}")
     else:
-        ok = False  # a partial run cannot pass
         print("conv VAE vs dense VAE at latent 2: not compared in this run")
+    partial = set(args.models) != set(MNIST_VAES)
+    ok &= not partial  # a run that left a shipped VAE out cannot pass
 
     print(f"\n2. −log p(x) bounds on {subset or len(data.test)} held-out digits, nats (lower is better)")
     print(f"{'model':>16} {'−ELBO':>8} {f'IWAE k={k}':>11}")
@@ -327,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         print("\nquick mode: the figures above only show that the benchmark runs")
         return 0
+    if partial:
+        print(f"\npart 1 ran for {', '.join(args.models)} only: no PASS without every shipped VAE")
     print(f"\n{'PASS' if ok else 'FAIL'}: every VAE ≤ {TARGET_RATIO} × the reference, conv ≤ dense at latent 2, "
           f"10 classes on the conv VAE's manifold, denoising gain ≥ 6 dB at σ=0.5")
     return 0 if ok else 1

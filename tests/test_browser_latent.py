@@ -141,6 +141,35 @@ def test_the_plane_follows_a_slider_before_the_server_answers(server, page):
     assert "z1=0.02" in page.url
 
 
+def test_a_slider_dragged_with_the_mouse_after_the_plane_had_the_focus_is_mirrored_while_it_moves(server, page):
+    """Keys on the plane first (the plane holds the focus and moves the pin), then a mouse drag of z1: the plane
+    draws the dragged z before the slider is released, i.e. before Python hears of it."""
+    open_latent(page, server, "mnist_vae2", "&z1=0&z2=0")
+    page.locator(PLANE).first.focus()
+    page.keyboard.press("ArrowRight")  # pin at z1 = 0.02, as a slider step would put it
+    wait_idle(page)
+    page.evaluate("""() => {
+        window.__order = [];
+        window.addEventListener('aex-decoded', () => window.__order.push('decoded'));
+        window.addEventListener('aex-bridge', () => window.__order.push('answer'));
+    }""")
+    thumb = page.get_by_role("slider", name="z1").first
+    box = thumb.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for dx in range(1, 7):
+        page.mouse.move(box["x"] + box["width"] / 2 - 6 * dx, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(200)
+    during = page.evaluate("() => [...window.__order]")
+    z_during = float(decoded(page)[0].split(",")[0])
+    page.mouse.up()
+    wait_idle(page)
+    assert during and set(during) == {"decoded"}, during  # drawn while dragging, Python not yet told
+    assert z_during != pytest.approx(0.02) and z_during == pytest.approx(slider_value(page, "z1"), abs=1e-6)
+    assert "answer" in page.evaluate("() => window.__order")  # and Python's answer followed the release
+
+
 def _browser_decodes(page, codes: torch.Tensor) -> np.ndarray:
     values = page.evaluate("""(codes) => {
         const plane = [...window.__aex.planes.values()][0];

@@ -277,7 +277,10 @@ class Plane {
     // Python echoes the last pin it applied: an answer to an older pin (keys pressed faster than reruns) must not
     // pull the marker back from where the newest pin put it.
     const stale = this.sentSeq && typeof state.seq === "number" && state.seq < this.sentSeq;
-    if (!stale) this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
+    if (!stale) {
+      this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
+      this.sliderReading = null; // the pin moved without the sliders: their next reading must be drawn
+    }
     this.overlays = state.overlays || [];
     this.drawStatic();
     this.request(true);
@@ -363,6 +366,7 @@ class Plane {
     x = Math.min(Math.max(x, x0), x1);
     y = Math.min(Math.max(y, y0), y1);
     this.pin = [x, y];
+    this.sliderReading = null;
     this.stats.pins += 1;
     this.sentSeq = this.seqBase + this.stats.pins;
     this.request(true);
