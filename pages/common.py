@@ -33,6 +33,7 @@ PAGE_MODELS = {
     "denoising": ("mnist_dcae16", "olivetti_dcae32"),  # the page compares its own two pickers; this sets the data
     "latent": ("mnist_vae2", "olivetti_cvae2"),  # a 2-D VAE: a plane to walk, and samples from the prior
 }
+SIDEBAR_TITLE_CHARS = 30  # about what the sidebar's model picker shows before it cuts a title short
 PICKED_KEY = "sidebar_picked"  # session_state: {"model": …} or {"dataset": …} the user chose in the sidebar
 SHOWN_KEY = "sidebar_shown"  # session_state: (page, model) of the last run, to see a page or model change
 MODEL_CHANGED_KEY = "sidebar_changed"  # session_state: this run shows another page or model than the last
@@ -268,10 +269,15 @@ def sidebar(page: str = "", top=None) -> ModelChoice:
                        f"**{escape_md(title_of(name))}** instead.", icon=":material/link_off:")
         choice = get_choice(name)  # a spinner here while a model or its data loads
     with st.sidebar:
+        if len(title_of(name)) > SIDEBAR_TITLE_CHARS:  # the picker cuts it short: the whole name, once
+            st.caption(f"Model: {escape_md(title_of(name))}")
         st.caption(f"Data: {escape_md(choice.data.source)}")
         loss, epochs = choice.record.get("final_heldout_loss"), choice.record.get("epochs")
         if isinstance(loss, float) and math.isfinite(loss):
             trained = f"Trained {epochs} epoch{'' if epochs == 1 else 's'} · " if isinstance(epochs, int) else ""
+            best = choice.record.get("best_epoch")
+            if isinstance(best, int) and isinstance(epochs, int) and 0 < best < epochs:
+                trained = f"Trained {epochs} epochs, kept epoch {best} · "
             st.caption(f"{trained}held-out loss {loss:.2f} per image")
         projector_toggle()
     set_query(model=name)

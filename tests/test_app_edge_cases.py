@@ -77,3 +77,20 @@ def test_an_uploaded_record_is_never_shown_unchecked(mnist):
     captions = [c.value for c in at.sidebar.caption]
     assert f"held-out loss {record['final_heldout_loss']:.2f} per image" in captions
     assert not any("Trained" in c for c in captions)  # no epoch count was given as a number
+
+
+def test_the_sidebar_says_which_epoch_a_model_kept_and_shows_a_long_name_whole(mnist):
+    model = build_model(ModelConfig(hidden=(8,), latent=2)).eval()
+    record = {"epochs": 12, "best_epoch": 7, "final_heldout_loss": 123.456}
+    title = "Dense AE, latent 2, hidden 8, 12 epochs (trained here, a name too long for the picker)"
+    trained = {"long": ModelChoice("long", title, "mnist", model, record, mnist, trained_here=True)}
+    at = run_page("pages/reconstructions.py", trained, model="long")
+    captions = [c.value for c in at.sidebar.caption]
+    assert "Trained 12 epochs, kept epoch 7 · held-out loss 123.46 per image" in captions
+    assert any(c.startswith("Model: Dense AE, latent 2, hidden 8, 12 epochs") and "too long for the picker" in c
+               for c in captions)  # the whole name (Markdown-escaped), not the picker's cut
+    short = {"short": ModelChoice("short", "Tiny AE", "mnist", model, {**record, "best_epoch": 12}, mnist,
+                                  trained_here=True)}
+    captions = [c.value for c in run_page("pages/reconstructions.py", short, model="short").sidebar.caption]
+    assert "Trained 12 epochs · held-out loss 123.46 per image" in captions  # the last epoch kept: nothing to add
+    assert not any(c.startswith("Model:") for c in captions)
