@@ -106,11 +106,23 @@ def _download_dir(explicit: str | os.PathLike | None) -> Path:
     return Path(chosen).expanduser() if chosen else _DEFAULT_DIRS[0]
 
 
+def _shown(folder: Path) -> str:
+    """A folder as a source line may show it: relative to the repo (./data, ../shared/data), else its own name.
+    Source lines reach the page, and the server's absolute paths are not the user's business."""
+    for base, prefix in ((_REPO, "./"), (_REPO.parent, "../")):
+        try:
+            return prefix + str(folder.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return f"a folder named {folder.name}"
+
+
 def _looked_in(explicit: str | os.PathLike | None) -> str:
     dirs = _candidate_dirs(explicit)
     if not dirs:
-        return f"no data folder exists ({_DEFAULT_DIRS[0]} or {_DEFAULT_DIRS[1]}) and AE_DATA_DIR is not set"
-    return "looked in " + " and ".join(str(d) for d in dirs)
+        return (f"no data folder exists ({_shown(_DEFAULT_DIRS[0])} or {_shown(_DEFAULT_DIRS[1])}) and AE_DATA_DIR "
+                f"is not set")
+    return "looked in " + " and ".join(_shown(d) for d in dirs)
 
 
 def _find(relative: str, explicit: str | os.PathLike | None) -> Path | None:
@@ -270,8 +282,7 @@ def _idx_dataset(key: str, root: Path, how: str, size: tuple[int, int] | None) -
     labels = torch.from_numpy(np.concatenate([y_tr, y_te]).astype(np.int64))
     n_tr = len(x_tr)
     names = DIGIT_NAMES if key == "mnist" else FASHION_NAMES
-    where = root / _TORCHVISION_FOLDER[key] / "raw"
-    origin = f"{how}: {len(images):,} {_TITLE[key]} from {where}"
+    origin = f"{how}: {len(images):,} {_TITLE[key]} from {_shown(root)}/{_TORCHVISION_FOLDER[key]}/raw"
     return _make(key, images, labels, np.arange(n_tr), np.arange(n_tr, len(images)), names, origin, size,
                  ", the official test split")
 
@@ -338,7 +349,7 @@ def _load_olivetti(how: str, explicit: str | None, download: bool, size: tuple[i
     root = _find(OLIVETTI_FILE, explicit) if how != "download" else None
     if root is not None:
         path = root / OLIVETTI_FILE
-        return _olivetti_dataset(_olivetti_from_mat(path), f"local: 400 Olivetti faces of 40 people from {path}", size)
+        return _olivetti_dataset(_olivetti_from_mat(path), f"local: 400 Olivetti faces of 40 people from {_shown(root)}/{OLIVETTI_FILE}", size)
     if how == "local":
         dirs = _candidate_dirs(explicit)
         looked = " or ".join(str(d / OLIVETTI_FILE) for d in dirs) or f"{OLIVETTI_FILE} (no data folder exists)"
@@ -381,7 +392,7 @@ def _olivetti_downloaded(explicit: str | None, size: tuple[int, int] | None) -> 
     except Exception as e:
         raise DataError(f"could not download the Olivetti faces into {home}: {_one_line(e)}. "
                         f"Check the internet connection, or put {OLIVETTI_FILE} in a folder named by AE_DATA_DIR") from e
-    origin = f"downloaded: 400 Olivetti faces of 40 people via scikit-learn into {home}"
+    origin = "downloaded: 400 Olivetti faces of 40 people via scikit-learn"
     return _olivetti_dataset(np.asarray(faces, dtype=np.float32), origin, size)
 
 

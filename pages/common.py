@@ -33,7 +33,7 @@ PAGE_MODELS = {
     "denoising": ("mnist_dcae16", "olivetti_dcae32"),  # the page compares its own two pickers; this sets the data
     "latent": ("mnist_vae2", "olivetti_cvae2"),  # a 2-D VAE: a plane to walk, and samples from the prior
 }
-SIDEBAR_TITLE_CHARS = 30  # about what the sidebar's model picker shows before it cuts a title short
+SIDEBAR_TITLE_CHARS = 38  # about what the sidebar's model picker shows before it cuts a title short
 PICKED_KEY = "sidebar_picked"  # session_state: {"model": …} or {"dataset": …} the user chose in the sidebar
 SHOWN_KEY = "sidebar_shown"  # session_state: (page, model) of the last run, to see a page or model change
 MODEL_CHANGED_KEY = "sidebar_changed"  # session_state: this run shows another page or model than the last

@@ -127,7 +127,8 @@ def test_local_mnist_reads_what_was_written(tmp_path):
     assert torch.allclose(ds.test[:, 0], torch.from_numpy(images.astype(np.float32) / 255))
     assert ds.test_labels.tolist() == labels.tolist()
     assert ds.source.startswith("local") and "30 MNIST" in ds.source
-    assert "20 train / 10 held out" in ds.source and str(tmp_path) in ds.source
+    assert "20 train / 10 held out" in ds.source and f"a folder named {tmp_path.name}" in ds.source
+    assert str(tmp_path) not in ds.source  # the page shows it: no server path
 
 
 def test_local_mnist_agrees_with_torchvision(tmp_path):
@@ -149,7 +150,8 @@ def test_auto_prefers_local_files_and_falls_back_to_bundled(tmp_path):
     empty.mkdir()
     ds = load_dataset("mnist", source="auto", data_dir=str(empty))
     assert ds.train.shape == (4500, 1, 28, 28)
-    assert "offline" in ds.source and "no MNIST files" in ds.source and str(empty) in ds.source
+    assert "offline" in ds.source and "no MNIST files" in ds.source and "looked in a folder named empty" in ds.source
+    assert str(tmp_path) not in ds.source
 
 
 def test_local_mnist_missing_names_the_path(tmp_path):
