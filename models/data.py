@@ -349,7 +349,8 @@ def _load_olivetti(how: str, explicit: str | None, download: bool, size: tuple[i
     root = _find(OLIVETTI_FILE, explicit) if how != "download" else None
     if root is not None:
         path = root / OLIVETTI_FILE
-        return _olivetti_dataset(_olivetti_from_mat(path), f"local: 400 Olivetti faces of 40 people from {_shown(root)}/{OLIVETTI_FILE}", size)
+        origin = f"local: 400 Olivetti faces of 40 people from {_shown(root)}/{OLIVETTI_FILE}"
+        return _olivetti_dataset(_olivetti_from_mat(path), origin, size)
     if how == "local":
         dirs = _candidate_dirs(explicit)
         looked = " or ".join(str(d / OLIVETTI_FILE) for d in dirs) or f"{OLIVETTI_FILE} (no data folder exists)"

@@ -330,7 +330,8 @@ def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_i
     assert len(before["first 8 held"]) == len(before["units 0–7"]) == 2
     assert strips("first 8 held") == before["first 8 held"]  # the decodings strips stay
     after = strips("units 0–7")
-    assert len(after) == 2 and all(a != b for a, b in zip(after, before["units 0–7"]))  # the reactivation strips change
+    # the reactivation strips change
+    assert len(after) == 2 and all(a != b for a, b in zip(after, before["units 0–7"]))
 
 
 def test_a_bad_softening_in_the_url_falls_back():
