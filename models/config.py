@@ -16,6 +16,7 @@ LOSSES = ("bce", "mse")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 SPARSITIES = ("none", "l1", "kl")
 LR_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "bfloat16")  # bfloat16: mixed precision, bf16 matmuls under autocast, float32 weights
 
 # Bounds that keep one request from eating a shared 2-core server; far above anything useful here.
 MAX_LATENT = 1024
@@ -153,6 +154,7 @@ class TrainConfig:
     kl_warmup: int = 0  # VAE: epochs over which β ramps up linearly from 0
     shift: int = 0  # augmentation: move each training image by up to ±shift pixels
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0: off)
+    precision: str = "float32"  # or "bfloat16": the training steps' matmuls in bf16 (autocast); weights float32
 
     def __post_init__(self) -> None:
         _coerce(self, int_fields=("epochs", "batch_size", "seed", "kl_warmup", "shift"),
@@ -176,6 +178,7 @@ class TrainConfig:
         if self.patience is not None and not 1 <= self.patience <= max_epochs:
             raise ConfigError(f"patience must be between 1 and {max_epochs} epochs, got {self.patience}")
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
         if not 0 <= self.kl_warmup <= max_epochs:
             raise ConfigError(f"KL warm-up must be between 0 and {max_epochs} epochs, got {self.kl_warmup}")
         if not 0 <= self.shift <= MAX_SHIFT:

@@ -10,6 +10,7 @@ and flags it as diverged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import shlex
@@ -149,14 +150,16 @@ def train(model: Autoencoder, data, config: TrainConfig,
         result.initial_heldout_loss = best_loss = evaluate(model, test_x, seed=config.seed)["loss"]
         for epoch in range(1, config.epochs + 1):
             model.train()
-            shuffled = train_x[torch.randperm(len(train_x), generator=generator, device=device)]
+            # index_select copies whole rows: a third of advanced indexing's time for 4,500 digits
+            shuffled = train_x.index_select(0, torch.randperm(len(train_x), generator=generator, device=device))
             total = 0.0
             for b in range(batches):
                 batch = shift_images(shuffled[b * config.batch_size:(b + 1) * config.batch_size], config.shift,
                                      generator)
                 step = (epoch - 1) * batches + b
                 _set_lr(optimizer, config, step / (config.epochs * batches))
-                terms = model.loss(batch, generator=generator)
+                with _mixed_precision(device, config):
+                    terms = model.loss(batch, generator=generator)
                 value = terms["loss"].item()  # one host sync per batch: free on a CPU, needed for the NaN guard
                 if not math.isfinite(value):
                     result.diverged = True
@@ -239,6 +242,25 @@ class WeightAverage:
             tmp = p.detach().clone()
             p.copy_(s)
             s.copy_(tmp)
+
+
+def native_bfloat16(device: str | torch.device = "cpu") -> bool:
+    """Whether this machine does bfloat16 arithmetic in hardware (a CPU with AVX-512 BF16 or AMX; a CUDA GPU
+    that supports it). Elsewhere precision="bfloat16" still trains, emulated and slower than float32."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def _mixed_precision(device: torch.device, config: TrainConfig):
+    """bfloat16 autocast for the training step's forward pass (its backward follows the same dtypes); the
+    loss terms, the optimiser and every held-out evaluation stay in float32."""
+    if config.precision == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _weights_of(epoch: int) -> str:
@@ -325,6 +347,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--kl-warmup", type=int, default=0, help="VAE: epochs over which β ramps up from 0")
     p.add_argument("--shift", type=int, default=0, help="augmentation: random shifts of up to ±N pixels")
     p.add_argument("--ema", type=float, default=0.0, help="keep a moving average of the weights, e.g. 0.999")
+    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                   help="bfloat16: mixed-precision training steps (autocast); weights stay float32")
     p.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     p.add_argument("--out", required=True, help="checkpoint path stem, e.g. pretrained/mnist_vae2")
     return p.parse_args(argv)
@@ -348,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     ).validate()
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                threads=args.threads, patience=args.patience, lr_schedule=args.lr_schedule,
-                               kl_warmup=args.kl_warmup, shift=args.shift, ema=args.ema).validate()
+                               kl_warmup=args.kl_warmup, shift=args.shift, ema=args.ema,
+                               precision=args.precision).validate()
     torch.manual_seed(args.seed)  # the initial weights
     from models.autoencoders import build_model  # noqa: PLC0415
 

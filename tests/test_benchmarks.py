@@ -20,7 +20,8 @@ from models.data import load_dataset  # noqa: E402
 # What each quick mode must print, beyond exiting with 0.
 EXPECTED = {
     "quality.py": ["ours/ref", "IWAE k=4", "classes", "denoised dB", "quick mode"],
-    "train_speed.py": ["samples/s", "reference", "same recipe", "fast recipe", "bare steps", "quick mode"],
+    "train_speed.py": ["samples/s", "reference", "same recipe", "same, bf16", "fast recipe", "bare steps", "per run",
+                       "bfloat16 arithmetic native", "quick mode"],
     "startup.py": ["app /latent", "app / ÷ bare", "quick mode"],
     "latency.py": ["Hover → decoded pixels drawn", "frames sent", "floor: bare fragment image", "/ floor",
                    "A class at once", "quick mode"],

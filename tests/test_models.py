@@ -76,6 +76,38 @@ def test_bce_matches_hand_computation_summed_over_pixels_and_averaged_over_sampl
     assert losses.bce_with_logits(torch.logit(p), x).item() == pytest.approx(by_hand, rel=1e-5)
 
 
+def test_bce_value_and_gradient_match_torch_including_extreme_logits():
+    torch.manual_seed(0)
+    logits = torch.cat([torch.randn(4, 50) * 4, torch.tensor([[-200.0, -30.0, -1e-4, 0.0, 1e-4, 30.0, 200.0]]
+                                                            ).expand(4, 7)], 1).requires_grad_(True)
+    x = torch.rand(4, 57)
+    ours = losses.bce_with_logits(logits, x)
+    (ours_grad,) = torch.autograd.grad(ours * 3, logits)
+    reference = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 4
+    (reference_grad,) = torch.autograd.grad(reference * 3, logits)
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert torch.allclose(ours_grad, reference_grad, atol=1e-7)
+    double, target = torch.randn(3, 5, dtype=torch.float64, requires_grad=True), torch.rand(3, 5).double()
+    assert torch.autograd.gradcheck(lambda logit: losses.bce_with_logits(logit, target), double)
+
+
+def test_bce_from_bfloat16_logits_is_computed_in_float32_and_gives_a_bfloat16_gradient():
+    torch.manual_seed(0)
+    logits, x = torch.randn(8, 784).bfloat16().requires_grad_(True), torch.rand(8, 784)
+    ours = losses.bce_with_logits(logits, x)
+    ours.backward()
+    reference = F.binary_cross_entropy_with_logits(logits.detach().float(), x, reduction="sum") / 8
+    assert ours.dtype == torch.float32 and ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert logits.grad.dtype == torch.bfloat16
+    assert torch.allclose(logits.grad.float(), (torch.sigmoid(logits.detach().float()) - x) / 8, atol=1e-3)
+
+
+def test_bce_learns_a_target_that_requires_grad_too():
+    target = torch.full((2, 3), 0.5, requires_grad=True)
+    losses.bce_with_logits(torch.zeros(2, 3), target).backward()
+    assert target.grad is not None and torch.allclose(target.grad, torch.zeros(2, 3))  # ∂/∂x = −l/N = 0 at l = 0
+
+
 def test_mse_is_half_squared_norm_averaged_over_samples():
     x = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     x_hat = torch.tensor([[0.0, 0.0], [3.0, 0.0]])

@@ -10,8 +10,8 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.errors import ConfigError, TrainingError
-from models.train import (WeightAverage, _set_lr, _warmed_loss, evaluate, main, shift_images, train,
-                          training_record)
+from models.train import (WeightAverage, _set_lr, _warmed_loss, evaluate, main, native_bfloat16, shift_images,
+                          train, training_record)
 
 
 @pytest.fixture(scope="module")
@@ -261,13 +261,29 @@ def test_wrong_image_shape_and_bad_settings_are_refused(digits):
         TrainConfig(kl_warmup=-1).validate()
     with pytest.raises(ConfigError, match="EMA"):
         TrainConfig(ema=1.0).validate()
+    with pytest.raises(ConfigError, match="precision must be one of float32, bfloat16; got 'float16'"):
+        TrainConfig(precision="float16").validate()
+
+
+def test_mixed_precision_trains_in_bfloat16_and_scores_in_float32(digits):
+    model = small_model(kind="vae")
+    dtypes = {True: set(), False: set()}  # module.training → dtypes its layer produced
+    model.to_code.register_forward_hook(lambda module, _, out: dtypes[module.training].add(out.dtype))
+    before = evaluate(model, digits[1])["loss"]
+    result = train(model, digits, TrainConfig(epochs=3, batch_size=100, lr=3e-3, precision="bfloat16"))
+    assert dtypes[True] == {torch.bfloat16} and dtypes[False] == {torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert result.final_heldout_loss < 0.6 * before
+    assert result.final_heldout_loss == pytest.approx(evaluate(model, digits[1])["loss"], rel=1e-6)
+    assert all(isinstance(h["train_loss"], float) and h["train_loss"] > 0 for h in result.history)
+    assert isinstance(native_bfloat16(), bool) and native_bfloat16("meta") is False
 
 
 def test_command_line_trains_and_saves_a_checkpoint_with_its_record(tmp_path, capsys):
     out = tmp_path / "tiny"
     argv = ["--dataset", "lfw", "--source", "bundled", "--kind", "vae", "--arch", "conv", "--hidden", "8",
             "--latent", "2", "--loss", "mse", "--output-activation", "sigmoid", "--epochs", "2", "--patience", "5",
-            "--lr-schedule", "cosine", "--kl-warmup", "1", "--shift", "1", "--out", str(out)]
+            "--lr-schedule", "cosine", "--kl-warmup", "1", "--shift", "1", "--precision", "bfloat16", "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "epoch   2/2" in printed and "held-out" in printed
@@ -278,5 +294,6 @@ def test_command_line_trains_and_saves_a_checkpoint_with_its_record(tmp_path, ca
     assert record["final_heldout_loss"] == pytest.approx(evaluate(model, load_dataset("lfw").test)["loss"], rel=1e-5)
     saved = json.loads(out.with_suffix(".json").read_text())["record"]
     assert saved["train"]["epochs"] == 2 and saved["train"]["patience"] == 5 and saved["train"]["shift"] == 1
+    assert saved["train"]["precision"] == "bfloat16"
     assert [h["epoch"] for h in saved["history"]] == [1, 2] and saved["best_epoch"] in (1, 2)
     assert saved["final_heldout_loss"] == saved["history"][saved["best_epoch"] - 1]["heldout_loss"]
