@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from models.autoencoders import Autoencoder
-from pages.figures import enlarge, tile, to_uint8, zoom_factor
+from pages.figures import STRETCH_PERCENTILE, enlarge, percentile_stretch, tile, to_uint8, zoom_factor
 
 # The unit grids' tabs on the Features page; the label is the tab's value in the URL (?tab=…), so About links to it.
 VIEWS = {
@@ -30,6 +30,19 @@ BELOW_COLOUR = (31, 119, 180)
 ABOVE_COLOUR = (255, 127, 14)
 NAN_COLOUR = (204, 121, 167)  # NaN: no value at all (Okabe–Ito reddish purple)
 MAX_GRID_UNITS = 100  # a 10×10 tile; a wider model shows its first 100 units in the grids
+
+
+def _ordinal(q: float) -> str:
+    text = f"{q:g}"
+    if "." in text or "e" in text or text.endswith(("11", "12", "13")):
+        return f"{text}th"
+    return text + {"1": "st", "2": "nd", "3": "rd"}.get(text[-1], "th")
+
+
+# How the weight and decode tiles are stretched (pages/figures.percentile_stretch), in the captions' words. Not
+# min…max: a converged untied encoder grows |w| ≈ 5 on the rarely lit border pixels against ≈ 1 inside, and a
+# min…max stretch would leave the inside flat grey.
+TILE_STRETCH = f"its own {_ordinal(STRETCH_PERCENTILE)}–{_ordinal(100 - STRETCH_PERCENTILE)} percentile"
 
 
 # --- pictures -------------------------------------------------------------------------------------------
@@ -86,17 +99,13 @@ def enlarge_picture(image: np.ndarray, factor: int) -> np.ndarray:
 
 def painted_rgb(images: np.ndarray, stretch: bool = False) -> np.ndarray:
     """(N, C, H, W) raw decodes → uint8 (N, H, W, 3): finite pixels in grey, clipped to [0, 1] (or, with
-    stretch, each image stretched over its own finite min…max), and the non-finite ones painted: +inf orange,
-    −inf blue, NaN purple. Several channels are averaged first (a NaN or inf in any one shows)."""
+    stretch, each image stretched over TILE_STRETCH of its finite pixels, clipped beyond), and the non-finite
+    ones painted: +inf orange, −inf blue, NaN purple. Several channels are averaged first (a NaN or inf in any
+    one shows)."""
     values = np.asarray(images, dtype=np.float64)
     values = values.mean(axis=1) if values.ndim == 4 else values
     finite = np.isfinite(values)
-    shown = np.where(finite, values, 0.0)
-    if stretch:
-        lo = np.where(finite, values, np.inf).min(axis=(1, 2), keepdims=True)
-        hi = np.where(finite, values, -np.inf).max(axis=(1, 2), keepdims=True)
-        lo, hi = np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 1.0)
-        shown = (shown - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    shown = percentile_stretch(values) if stretch else values
     grey = to_uint8(np.where(finite, shown, 0.0)[:, None])
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     rgb[np.isposinf(values)] = ABOVE_COLOUR

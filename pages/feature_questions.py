@@ -14,7 +14,7 @@ from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from models.generalisation import GapTable, learning_curve, load_gap_table, parameter_count
 from pages.common import ModelChoice, escape_md, query_choice, set_query, state_from_query
-from pages.feature_plots import learning_curves_figure, painted_rgb, rgb_rows
+from pages.feature_plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
 from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)
 from pages.figures import png_bytes
@@ -146,7 +146,7 @@ def reactivation_section(choices: list[ModelChoice]) -> None:
             st.image(_reactivation_png(choice.cache_key, eps, r), output_format="PNG",
                      caption=f"{escape_md(choice.title)}, units 0–{min(UNITS_SHOWN, len(r.onehot_learned)) - 1}; rows: "
                              "g(W′eᵢ + b′) · Wᵀ(f⁻¹(eᵢ) − b) · g(W′sᵢ + b′) · Wᵀ(f⁻¹(sᵢ) − b) · W⁺(f⁻¹(sᵢ) − b); "
-                             "each tile stretched to its own range")
+                             f"each tile stretched over {TILE_STRETCH}")
             for line in reactivation_findings(r, choice.model.config.code_activation):
                 st.markdown(f"- {line}")
 

@@ -16,8 +16,8 @@ from models.unit_features import UnitFeatures, unit_features
 from pages.common import (ModelChoice, ensure_routed, escape_md, fit_to_show, get_choice, model_names, pick_name,
                           query_int, set_query, state_from_query)
 from pages.display import cleared_slot, key_picture, presenting
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, VIEWS, config_summary,
-                                 enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
+                                 config_summary, enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
 from pages.feature_questions import decodings_section, reactivation_section, tied_section
 from pages.figures import png_bytes, to_uint8, zoom_factor
 
@@ -43,7 +43,7 @@ def _grid_png(key: str, view: str, _model: Autoencoder) -> bytes:
     elif view == "max_input":
         pictures = signed_uint8(features.max_input[:n])
     else:
-        pictures = to_uint8(getattr(features, view)[:n], normalise=True)
+        pictures = to_uint8(getattr(features, view)[:n], normalise="percentile")
     return png_bytes(unit_grid(pictures, GRID_PX))
 
 
@@ -110,13 +110,14 @@ def grid_tab(view: str, choices: list[ModelChoice], feats: list[UnitFeatures]) -
 CAPTIONS = {
     "encoder": "Row i of the encoder W, reshaped to the image: what unit i **reads**. Its pre-activation "
                "wᵢ·x + bᵢ grows with the bright pixels and shrinks with the dark ones. Unit 0 is top-left, "
-               "counting along rows; each tile is stretched to its own min…max.",
+               f"counting along rows; each tile is stretched over {TILE_STRETCH}, clipped beyond, so a few "
+               "extreme weights (such as those on rarely lit border pixels) do not set its scale.",
     "decoder": "Column i of the decoder W′: the image unit i **writes** into the decoder's pre-activation when "
                "hᵢ = 1. For a tied model this is the encoder row itself; for an untied one the decoder is free "
-               "to learn a different picture. Each tile stretched to its own min…max.",
+               f"to learn a different picture. Each tile stretched over {TILE_STRETCH}, clipped beyond.",
     "decoded": "The decoder's output for the one-hot code eᵢ (only unit i on): x̂ = g(W′eᵢ + b′) = g(w′ᵢ + b′), "
                "with the model's own output activation g: with a sigmoid, always a valid image in (0,1). Each tile "
-               "is stretched to its own range so faint strokes show.",
+               f"is stretched over {TILE_STRETCH}, clipped beyond, so faint strokes show.",
     "inverse": "The same code with f⁻¹ in place of the output activation: x̂ = f⁻¹(w′ᵢ + b′) (logit for "
                "sigmoid). This is not the question's formula (that one, Wᵀ(f⁻¹(eᵢ) − b), is above). "
                "Grey pixels are where f⁻¹ is defined (stretched over those pixels only); "
@@ -131,9 +132,9 @@ CAPTIONS = {
 def unit_pictures(features: UnitFeatures, i: int) -> dict[str, np.ndarray]:
     factor = zoom_factor(features.encoder.shape[-1], UNIT_PX)
     pictures = {
-        "encoder": to_uint8(features.encoder[i], normalise=True),
+        "encoder": to_uint8(features.encoder[i], normalise="percentile"),
         "max_input": signed_uint8(features.max_input[i:i + 1])[0],
-        "decoded": to_uint8(features.decoded[i], normalise=True),
+        "decoded": to_uint8(features.decoded[i], normalise="percentile"),
     }
     if features.inverse is not None:
         pictures["inverse"] = inverse_rgb(features.inverse[i:i + 1], features.undefined[i:i + 1])[0]

@@ -2,6 +2,7 @@
 the per-unit maths (models/unit_features.py)."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,9 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
 from models.unit_features import max_activating_inputs, unit_features
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, VIEWS, config_summary, inverse_rgb, signed_uint8,
-                                 unit_grid)
+from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, VIEWS, config_summary, inverse_rgb,
+                                 signed_uint8, unit_grid)
+from pages.figures import percentile_stretch, to_uint8
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/features.py"
@@ -132,6 +134,12 @@ def test_the_open_grid_tab_comes_from_the_url_and_only_it_is_drawn(view):
     drawn = [v for v, phrase in TAB_PHRASES.items() if any(m.value.startswith(phrase) for m in at.markdown)]
     assert drawn == [view]  # this tab's explanation, no other tab's
     assert len(at.get("image")) == 2 * 3 + ENLARGED  # and one grid per model
+    # the weight and decode tiles are stretched over a percentile range now, and the page says so
+    explanation = next(m.value for m in at.markdown if m.value.startswith(TAB_PHRASES[view]))
+    assert (TILE_STRETCH in explanation) == (view in ("encoder", "decoder", "decoded"))
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert sum(TILE_STRETCH in c for c in captions) == 2  # the two reactivation strips
+    assert not any(old in text for text in [texts(at), *captions] for old in ("min…max", "its own range"))
 
 
 @needs_pair
@@ -545,3 +553,89 @@ def test_rgb_rows_stacks_rows_and_enlarges():
     picture = rgb_rows(rows, per_row=4, target=240)
     assert picture.shape == (2 * (2 * 28 + 2), 2 * (4 * 30 - 2), 3)  # 2 rows of 4, zoomed ×2
     assert picture[0, 0].tolist() == [0, 0, 0] and picture[-1, -1].tolist() == [255, 255, 255]
+
+
+# --- the percentile stretch of weight and decode tiles (pages/figures.py) ---------------------------------------------
+def _outlier_tile() -> np.ndarray:
+    """A 28×28 tile whose values run smoothly over −1…1, with one border pixel 50 times larger."""
+    y, x = np.mgrid[0:28, 0:28] / 27.0
+    tile = np.sin(6 * x) * np.cos(4 * y)
+    tile[0, 0] = 50.0
+    return tile
+
+
+def test_percentile_stretch_keeps_the_interior_spread_despite_one_huge_outlier():
+    tile = _outlier_tile()
+    inside = (slice(3, 25), slice(3, 25))
+    min_max = to_uint8(tile, normalise=True)
+    robust = to_uint8(tile, normalise="percentile")
+    assert min_max.dtype == robust.dtype == np.uint8 and robust.shape == (28, 28)
+    # min…max: the outlier sets the scale and the interior is squeezed into a few grey levels around 0 …
+    assert min_max[0, 0] == 255 and int(np.ptp(min_max[inside])) < 12
+    # … the 1st–99th percentile stretch clips the outlier and spreads the interior over most of 0…255
+    assert robust[0, 0] == 255 and int(np.ptp(robust[inside])) > 200
+    assert robust[inside].astype(float).std() > 5 * min_max[inside].astype(float).std()
+    assert TILE_STRETCH == "its own 1st–99th percentile"
+
+
+def test_percentile_stretch_is_per_tile_and_scale_free():
+    tile = _outlier_tile()
+    batch = np.stack([tile, 1000.0 * tile - 7.0, -tile])[:, None]  # N×1×H×W, as the grids pass them
+    pictures = to_uint8(batch, normalise="percentile")
+    assert pictures.shape == (3, 28, 28)
+    assert np.array_equal(pictures[0], pictures[1])  # each tile its own scale and offset
+    assert np.abs(pictures[2].astype(int) + pictures[0] - 255).max() <= 1  # a negated tile is the negative
+    assert to_uint8(tile, normalise="percentile", percentile=0.0).tolist() == to_uint8(tile, normalise=True).tolist()
+
+
+@pytest.mark.parametrize("value", [0.0, 3.5, -1e6])
+def test_percentile_stretch_of_a_constant_tile_is_flat_mid_grey_without_dividing_by_zero(value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "divide by zero" or "invalid value" on the way
+        picture = to_uint8(np.full((2, 1, 28, 28), value, dtype=np.float32), normalise="percentile")
+    assert picture.shape == (2, 28, 28) and (picture == 128).all()
+
+
+def test_percentile_stretch_survives_nan_and_inf():
+    tile = _outlier_tile()
+    tile[5, 5], tile[6, 6], tile[7, 7] = np.nan, np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        picture = to_uint8(tile, normalise="percentile")
+        empty = to_uint8(np.full((28, 28), np.nan), normalise="percentile")  # no finite pixel at all
+        stretched = percentile_stretch(np.array([[[np.inf, -np.inf], [np.nan, np.nan]]]))
+    assert picture.dtype == np.uint8
+    assert picture[5, 5] == 0 and picture[6, 6] == 255 and picture[7, 7] == 0  # NaN black, ±inf the extremes
+    assert int(np.ptp(picture[10:20, 10:20])) > 200  # the finite pixels keep their percentile scale
+    assert (empty == 0).all()
+    assert stretched[0, 0, 0] == 1.0 and stretched[0, 0, 1] == 0.0 and np.isnan(stretched[0, 1]).all()
+
+
+def test_to_uint8_keeps_min_max_by_default_and_refuses_an_unknown_stretch():
+    tile = _outlier_tile()
+    assert to_uint8(tile, normalise=True).min() == 0 and to_uint8(tile, normalise=True).max() == 255
+    assert to_uint8(np.array([[0.0, 0.5, 2.0]])).tolist() == [[0, 128, 255]]  # no stretch: clipped to [0, 1]
+    with pytest.raises(ValueError, match="percentile"):
+        to_uint8(tile, normalise="robust")
+
+
+def test_painted_rgb_stretch_clips_a_finite_outlier_and_still_paints_non_finite_pixels():
+    from pages.feature_plots import painted_rgb  # noqa: PLC0415
+
+    tile = _outlier_tile()
+    tile[7, 7] = np.inf
+    rgb = painted_rgb(tile[None, None], stretch=True)
+    assert tuple(rgb[0, 7, 7]) == ABOVE_COLOUR and tuple(rgb[0, 0, 0]) == (255, 255, 255)
+    assert int(np.ptp(rgb[0, 10:20, 10:20, 0])) > 200
+
+
+@needs_pair
+def test_untied_encoder_rows_get_more_interior_contrast_than_with_min_max():
+    """The converged untied model grew large weights on the rarely lit border pixels: with min…max its encoder
+    tiles were flat grey inside; the percentile stretch gives the centre 22×22 pixels a real spread."""
+    weights = catalog_model("mnist_untied100").to_code.weight.detach().reshape(-1, 1, 28, 28)
+    inside = (slice(None), slice(3, 25), slice(3, 25))
+    min_max = to_uint8(weights, normalise=True)[inside].reshape(len(weights), -1).astype(float).std(1)
+    robust = to_uint8(weights, normalise="percentile")[inside].reshape(len(weights), -1).astype(float).std(1)
+    assert np.median(robust) > 1.5 * np.median(min_max)
+    assert (robust >= min_max - 1).all()  # no tile loses contrast
