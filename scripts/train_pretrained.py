@@ -42,9 +42,9 @@ RECIPES = {
     "mnist_ae2": ("Dense AE, latent 2", "latent manifold (the holes of a plain AE)", "hidden 512-256",
                   f"{MNIST} --kind ae --arch dense --hidden 512 256 --latent 2 {CONVERGE}"),
     "mnist_cvae2": ("Conv VAE, latent 2", "latent manifold (convolutional VAE)",
-                    "channels 32-64-128, dense 512, β=1, batch 32, shifts of ±1 px, EMA",
+                    "channels 32-64-128, dense 512, β=1, batch 32, Adam 5e-4, EMA",
                     f"{MNIST} --kind vae --arch conv --hidden 32 64 128 --conv-dense 512 --latent 2 --batch-size 32 "
-                    f"--shift 1 {VAE_BUDGET}"),
+                    f"--lr 5e-4 {VAE_BUDGET}"),
     "mnist_cae16": ("Conv AE, latent 16", "reconstructions", "channels 32-64",
                     f"{MNIST} --kind ae --arch conv --hidden 32 64 --latent 16 {CONVERGE}"),
     "mnist_dcae16": ("Denoising conv AE, latent 16", "denoising", "Gaussian noise σ=0.5 on the input while training",
