@@ -12,6 +12,8 @@ def bce_with_logits(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     Taking logits keeps it finite where x̂ would round to exactly 0 or 1. Computed in at least float32, also
     when the logits come from bfloat16 layers (mixed precision).
     """
+    if logits.shape != x.shape:
+        raise ValueError(f"BCE needs logits and targets of one shape, got {tuple(logits.shape)} and {tuple(x.shape)}")
     if x.requires_grad:  # a target being learned: torch's own op, which also gives ∂/∂x
         return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
     return _SummedBCE.apply(logits, x) / x.shape[0]
@@ -47,6 +49,7 @@ def _at_least_float32(t: torch.Tensor) -> torch.Tensor:
 
 def half_squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """½‖x − x̂‖², mean over samples."""
+    x_hat = _at_least_float32(x_hat)
     return 0.5 * (x_hat - x).pow(2).sum() / x.shape[0]
 
 
@@ -58,17 +61,20 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def l1_sparsity(h: torch.Tensor) -> torch.Tensor:
     """Σ_j |h_j|, mean over samples."""
+    h = _at_least_float32(h)
     return h.abs().sum() / h.shape[0]
 
 
 def kl_sparsity(h: torch.Tensor, rho: float, eps: float = 1e-6) -> torch.Tensor:
     """Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j the batch-mean activation of unit j (codes in (0,1))."""
+    h = _at_least_float32(h)  # in bfloat16, 1 − eps would round to 1 and log(1 − ρ̂) to −inf
     rho_hat = h.mean(dim=0).clamp(eps, 1 - eps)
     return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
 
 
 def sigmoid_contractive(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Closed form of ‖∂h/∂x‖²_F for h = sigmoid(Wx + b): Σ_j (h_j(1−h_j))² Σ_i W_ji², mean over samples."""
+    h = _at_least_float32(h)
     return ((h * (1 - h)).pow(2) * weight.pow(2).sum(dim=1)).sum() / h.shape[0]
 
 

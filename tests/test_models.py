@@ -102,6 +102,28 @@ def test_bce_from_bfloat16_logits_is_computed_in_float32_and_gives_a_bfloat16_gr
     assert torch.allclose(logits.grad.float(), (torch.sigmoid(logits.detach().float()) - x) / 8, atol=1e-3)
 
 
+def test_every_loss_term_stays_float32_and_finite_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28)
+    for options in (dict(sparsity="kl", sparsity_weight=3.0, sparsity_target=0.05),
+                    dict(sparsity="l1", sparsity_weight=0.1), dict(contractive_weight=1.0),
+                    dict(loss="mse", output_activation="sigmoid")):
+        for saturated in (False, True):
+            model = build_model(ModelConfig(hidden=(), latent=16, code_activation="sigmoid", **options))
+            if saturated:
+                with torch.no_grad():
+                    model.to_code.bias[0] = 9.0  # one unit always on: ρ̂ ≈ 1, which bfloat16 rounds to exactly 1
+            exact = model.loss(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                mixed = model.loss(x)
+            for name, value in mixed.items():
+                assert value.dtype == torch.float32 and torch.isfinite(value), (options, saturated, name, value)
+                if not saturated:  # a code of 0.9999 is 1.0 in bfloat16, so a saturated KL only stays finite
+                    assert value.item() == pytest.approx(exact[name].item(), rel=0.03), (options, name)
+    with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(3, 2\)"):
+        losses.bce_with_logits(torch.zeros(2, 3), torch.zeros(3, 2))
+
+
 def test_bce_learns_a_target_that_requires_grad_too():
     target = torch.full((2, 3), 0.5, requires_grad=True)
     losses.bce_with_logits(torch.zeros(2, 3), target).backward()
