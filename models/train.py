@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from models.autoencoders import Autoencoder
-from models.config import ModelConfig, TrainConfig
+from models.config import ARCHS, KINDS, LOSSES, LR_SCHEDULES, PRECISIONS, ModelConfig, TrainConfig
 from models.errors import TrainingError
 
 # A held-out loss this many times the best so far (or the untrained model's) means the run blew up.
@@ -324,15 +324,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--source", default="bundled", help="auto, bundled, local, download")
     p.add_argument("--data-dir", default=None, help="folder with local data files (else $AE_DATA_DIR)")
     p.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("H", "W"))
-    p.add_argument("--kind", default="ae", choices=["ae", "vae"])
-    p.add_argument("--arch", default="dense", choices=["dense", "conv"])
+    p.add_argument("--kind", default="ae", choices=KINDS)
+    p.add_argument("--arch", default="dense", choices=ARCHS)
     p.add_argument("--hidden", type=int, nargs="*", default=[256], help="dense widths or conv channels")
     p.add_argument("--latent", type=int, default=2)
     p.add_argument("--activation", default="relu")
     p.add_argument("--code-activation", default="identity")
     p.add_argument("--output-activation", default="auto")
     p.add_argument("--tied", action="store_true")
-    p.add_argument("--loss", default="bce", choices=["bce", "mse"])
+    p.add_argument("--loss", default="bce", choices=LOSSES)
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--noise", default="none")
     p.add_argument("--noise-level", type=float, default=0.0)
@@ -347,11 +347,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--patience", type=int, default=None, help="early stop after N epochs without a better held-out loss")
-    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
+    p.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES)
     p.add_argument("--kl-warmup", type=int, default=0, help="VAE: epochs over which β ramps up from 0")
     p.add_argument("--shift", type=int, default=0, help="augmentation: random shifts of up to ±N pixels")
     p.add_argument("--ema", type=float, default=0.0, help="keep a moving average of the weights, e.g. 0.999")
-    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+    p.add_argument("--precision", default="float32", choices=PRECISIONS,
                    help="bfloat16: mixed-precision training steps (autocast); weights stay float32")
     p.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     p.add_argument("--out", required=True, help="checkpoint path stem, e.g. pretrained/mnist_vae2")
