@@ -18,10 +18,10 @@ from models.errors import AutoencoderError
 from models.latent_analysis import Principal, principal_directions
 from pages.common import (ModelChoice, escape_md, query_float, report_unexpected, set_query, show_error,
                           state_from_query)
-from pages.components.latent_plane import bridge, plane
+from ui.latent_plane import bridge, plane
 from pages.figures import enlarge, to_uint8, zoom_factor
 from pages.latent_plots import SliderRange, grid_axes, slider_range
-from pages.plane_views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
+from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 
 PC_COUNT, PC_LIMIT, PC_STEP = 4, 3.0, 0.02  # sliders on the top principal directions, ±3 standard deviations
 SINGLE_PX = 150  # the pinned panel's pictures

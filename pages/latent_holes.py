@@ -13,7 +13,7 @@ from pages.display import scaled
 from pages.holes_text import Side, holes_explanation
 from pages.latent_explore import draw_plane, free_pin, show
 from pages.latent_plots import tile_marked
-from pages.plane_views import codes_plane
+from ui.latent_plane.views import codes_plane
 
 HOLES_GRID = 15
 GRID_PX = 400

@@ -12,7 +12,7 @@ from pages.common import (DATASET_TITLES, ModelChoice, current, escape_md, held_
                           query_int, set_query, state_from_query)
 from pages.display import scaled
 from pages.latent_explore import draw_plane, free_pin
-from pages.plane_views import codes_plane
+from ui.latent_plane.views import codes_plane
 
 ALL = "all"
 PER_ROW = 8

@@ -2,7 +2,7 @@
 decoded grid redrawn from its newest frame twice a second, and after the run a scrubber that replays its frames.
 
 Each redraw is a rerun of a fragment: the plane keeps its key and plane id, so a new frame's payload swaps the
-decoder and codes in place in the browser (pages/components/latent_plane), without rebuilding the plane.
+decoder and codes in place in the browser (ui/latent_plane), without rebuilding the plane.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from models.jobs import QUEUED
-from pages.components.latent_plane import plane
+from ui.latent_plane import plane
 from pages.figures import enlarge, png_bytes, zoom_factor
 from pages.train_runs import Frame, TrainingRun, training_pool
 from pages.train_support import TERM_NAMES

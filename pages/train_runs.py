@@ -25,8 +25,8 @@ from models.train import TrainResult, training_record
 from models.sanity import behaviour_problem
 from models.train_job import SECONDS_PER_UNIT, worker_setup
 from pages.common import ModelChoice
-from pages.components.latent_plane.payload import pack
-from pages.plane_views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
+from ui.latent_plane.payload import pack
+from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
 from pages.train_support import MAX_SECONDS, epochs_text
 
 MAX_SESSION_MODELS = 8  # models a session keeps (trained and uploaded); the oldest goes first

@@ -14,7 +14,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
 from models.export import decoder_program
-from pages.components.latent_plane.payload import unpack
+from ui.latent_plane.payload import unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}

@@ -28,7 +28,7 @@ from models.errors import CheckpointError, ConfigError
 from models.jobs import RUNNING, JobPool
 from models.train_job import Frames, TrainSpec, train_job, training_work
 from pages.common import INBOX_KEY, TRAINED_KEY, ModelChoice
-from pages.components.latent_plane.payload import unpack
+from ui.latent_plane.payload import unpack
 from pages.train_live import seconds_text
 from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun
 from pages.train_support import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,

@@ -239,8 +239,8 @@ import torch
 from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset
-from pages.components.latent_plane import plane
-from pages.plane_views import codes_plane, plane_payload
+from ui.latent_plane import plane
+from ui.latent_plane.views import codes_plane, plane_payload
 
 step = st.session_state.setdefault("step", 0)
 if st.button("next frame"):

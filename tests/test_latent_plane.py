@@ -15,12 +15,12 @@ from models.config import ModelConfig
 from models.data import Dataset
 from models.export import decoder_program
 from models.latent_analysis import principal_directions
-from pages.components.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
+from ui.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
 from pages.latent_plots import SliderRange
-from pages.plane_views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,
+from ui.latent_plane.views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,
                                pca_plane, plane_payload)
 
-COMPONENT = Path(__file__).resolve().parents[1] / "pages" / "components" / "latent_plane"
+COMPONENT = Path(__file__).resolve().parents[1] / "ui" / "latent_plane"
 BOUNDS = (SliderRange(-3.0, 3.0, 0.02, 0.0), SliderRange(-2.0, 4.0, 0.02, 1.0))
 
 

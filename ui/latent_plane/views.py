@@ -13,7 +13,7 @@ from models.autoencoders import Autoencoder
 from models.data import Dataset
 from models.export import decoder_program
 from models.latent_analysis import Principal
-from pages.components.latent_plane.payload import PlaneSpec, pack
+from ui.latent_plane.payload import PlaneSpec, pack
 from pages.figures import to_uint8
 from pages.latent_plots import SliderRange, nice_step
 
