@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from pages import display
-from pages.routing import mark_routed
+from ui import projector
+from ui.legacy_pages import mark_routed
 
 # An emoji favicon is drawn inline (a data: URL); a :material/…: one is fetched from fonts.gstatic.com, which fails
 # offline. The pages' :material/…: icons are fine: their font ships with Streamlit.
@@ -31,7 +31,7 @@ def draw_sidebar() -> bool:
 
 page = st.navigation(PAGES)
 mark_routed()
-display.apply()  # projector mode (?present=1) and the busy indicator, before anything slow
+projector.apply()  # projector mode (?present=1) and the busy indicator, before anything slow
 top = st.container()  # above the page: a link's notice, the spinner while a model loads
 if page.url_path == "":  # Home needs no model: drawn first, it shows at once while the sidebar loads one
     with st.container():
@@ -40,5 +40,5 @@ if page.url_path == "":  # Home needs no model: drawn first, it shows at once wh
 else:
     # Another model: the old page goes at once, so its numbers never show beside the new model's name; otherwise
     # a container keeps the page in place while it is redrawn (no flicker).
-    with display.cleared_slot().container() if draw_sidebar() else st.container():
+    with projector.cleared_slot().container() if draw_sidebar() else st.container():
         page.run()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pages.figures import enlarge, tile
+from ui.pictures import enlarge, tile
 
 MAX_TICKS = 8  # labels per axis; a wider grid labels every k-th cell
 INK, PAPER = 60, 255  # grey labels and ticks on white, like the page's text

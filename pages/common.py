@@ -19,9 +19,9 @@ from models.catalog import CatalogEntry, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import Dataset, load_dataset
 from models.sanity import behaviour_problem
-from pages.display import toggle as projector_toggle
-from pages.routing import ensure_routed
-from pages.url_state import from_link, remember
+from ui.projector import toggle as projector_toggle
+from ui.legacy_pages import ensure_routed
+from ui.query import from_link, remember
 
 LOG = logging.getLogger("autoencoder_explorer")
 DATASET_TITLES = {"mnist": "MNIST digits", "olivetti": "Faces (Olivetti 64×64)", "user": "Your images (upload)"}
@@ -179,7 +179,7 @@ def query_int(key: str, default: int, low: int, high: int) -> int:
 
 def set_query(**values) -> None:
     """Write view-defining values to the URL, touching only those that changed, and remember them (so a value
-    that differs on a later run came from a link: pages.url_state)."""
+    that differs on a later run came from a link: ui.query)."""
     for key, value in values.items():
         text = f"{value:.3g}" if isinstance(value, float) else str(value)
         if st.query_params.get(key) != text:
@@ -206,7 +206,7 @@ def page_default(page: str, dataset: str | None = None) -> str:
 def _wanted_model(page: str, names: list[str]) -> tuple[str, str | None]:
     """The model this run shows, and a notice when a link named a model this app does not have.
 
-    A link's ?model= wins (pages.url_state.from_link: it differs from what this session wrote). Otherwise the
+    A link's ?model= wins (ui.query.from_link: it differs from what this session wrote). Otherwise the
     model stays as it is on the same page; on a new page, the user's own pick stands, else the page's default."""
     same_page = st.session_state.get(SHOWN_KEY, (None, None))[0] == page
     # On a new page the URL holds only what the link to it set (Streamlit clears the rest), so a model there

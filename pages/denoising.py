@@ -4,11 +4,11 @@ import streamlit as st
 import torch
 
 from models.noise import NOISE_TYPES, corrupt
-from pages import figures
+from ui import pictures
 from pages import recon_plots as rp
 from pages.common import (ModelChoice, config_of, current, escape_md, model_names, pick_model, query_choice,
                           query_float, set_query, state_from_query)
-from pages.display import presenting, scaled
+from ui.projector import presenting, scaled
 
 N_IMAGES = 8
 IMAGE_SEED = 0  # the same held-out images on every visit
@@ -29,7 +29,7 @@ def image_row(title: str, caption: str, images: torch.Tensor, factor: int, quali
     label, picture, psnr_slot, ssim_slot = st.columns(widths, vertical_alignment="center")
     label.markdown(f"**{escape_md(title)}**")
     label.caption(caption)
-    picture.image(figures.enlarge(figures.tile(figures.to_uint8(images), N_IMAGES), factor), clamp=True,
+    picture.image(pictures.enlarge(pictures.tile(pictures.to_uint8(images), N_IMAGES), factor), clamp=True,
                   output_format="PNG")
     if quality is None:
         return
@@ -58,16 +58,16 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(NOISE_SEED))
     outputs = [dae.model.reconstruct(noisy), plain.model.reconstruct(noisy)]
     # No noise: the input is the clean image itself (PSNR infinite), and skimage would divide by zero.
-    noisy_quality = (float("inf"), 1.0) if level == 0 else figures.image_quality(clean, noisy)
+    noisy_quality = (float("inf"), 1.0) if level == 0 else pictures.image_quality(clean, noisy)
     baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
 
-    factor = figures.zoom_factor(clean.shape[-1], scaled(ROW_PX))  # eight in a row must fit beside the labels
+    factor = pictures.zoom_factor(clean.shape[-1], scaled(ROW_PX))  # eight in a row must fit beside the labels
     image_row("Clean", "held-out images", clean, factor)
     image_row("Noisy", f"{rp.noise_description(kind, level)}, into both models", noisy, factor,
               noisy_quality)
     for choice, output in ((dae, outputs[0]), (plain, outputs[1])):
         image_row(choice.title, rp.training_note(choice.model.config), output, factor,
-                  figures.image_quality(clean, output), baseline)
+                  pictures.image_quality(clean, output), baseline)
     notes = ["No noise: the last two rows are each model's reconstruction of the clean images." if level == 0
              else "Deltas: the gain over the noisy input."]
     trained_on = dae.model.config.noise

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from models.autoencoders import Autoencoder
-from pages.figures import STRETCH_PERCENTILE, enlarge, percentile_stretch, tile, to_uint8, zoom_factor
+from ui.pictures import STRETCH_PERCENTILE, enlarge, percentile_stretch, tile, to_uint8, zoom_factor
 
 # The unit grids' tabs on the Features page; the label is the tab's value in the URL (?tab=…), so About links to it.
 VIEWS = {
@@ -39,7 +39,7 @@ def _ordinal(q: float) -> str:
     return text + {"1": "st", "2": "nd", "3": "rd"}.get(text[-1], "th")
 
 
-# How the weight and decode tiles are stretched (pages/figures.percentile_stretch), in the captions' words. Not
+# How the weight and decode tiles are stretched (ui/pictures.percentile_stretch), in the captions' words. Not
 # min…max: a converged untied encoder grows |w| ≈ 5 on the rarely lit border pixels against ≈ 1 inside, and a
 # min…max stretch would leave the inside flat grey.
 TILE_STRETCH = f"its own {_ordinal(STRETCH_PERCENTILE)}–{_ordinal(100 - STRETCH_PERCENTILE)} percentile"

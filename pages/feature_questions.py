@@ -17,7 +17,7 @@ from pages.common import ModelChoice, escape_md, query_choice, set_query, state_
 from pages.feature_plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
 from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)
-from pages.figures import png_bytes
+from ui.pictures import png_bytes
 
 SHOWN = 8  # held-out images per decoding row
 UNITS_SHOWN = 8  # units per reactivation row

@@ -15,11 +15,11 @@ from models.errors import AutoencoderError
 from models.unit_features import UnitFeatures, unit_features
 from pages.common import (ModelChoice, ensure_routed, escape_md, fit_to_show, get_choice, model_names, pick_name,
                           query_int, set_query, state_from_query)
-from pages.display import cleared_slot, key_picture, presenting
+from ui.projector import cleared_slot, key_picture, presenting
 from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
                                  config_summary, enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
 from pages.feature_questions import decodings_section, reactivation_section, tied_section
-from pages.figures import png_bytes, to_uint8, zoom_factor
+from ui.pictures import png_bytes, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
 OWN_PICKERS = "This page has its own two model pickers; the sidebar's model is not used here."

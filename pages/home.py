@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.routing import ensure_routed  # light: Home is drawn before torch is imported (app.py)
+from ui.legacy_pages import ensure_routed  # light: Home is drawn before torch is imported (app.py)
 
 ensure_routed()
 st.title("Autoencoder Explorer")

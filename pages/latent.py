@@ -18,8 +18,8 @@ from models.latent_analysis import traversal_codes
 from pages.common import (ModelChoice, current, escape_md, held_out_codes, query_choice, query_int,
                           report_unexpected, set_query, show_error, state_from_query)
 from pages.axis_labels import labelled_grid
-from pages.display import scaled
-from pages.figures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
+from ui.projector import scaled
+from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from pages.latent_explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
 from pages.latent_holes import holes_tab
 from pages.latent_plots import dimension_spread, grid_axes

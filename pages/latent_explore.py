@@ -19,7 +19,7 @@ from models.latent_analysis import Principal, principal_directions
 from pages.common import (ModelChoice, escape_md, query_float, report_unexpected, set_query, show_error,
                           state_from_query)
 from ui.latent_plane import bridge, plane
-from pages.figures import enlarge, to_uint8, zoom_factor
+from ui.pictures import enlarge, to_uint8, zoom_factor
 from pages.latent_plots import SliderRange, grid_axes, slider_range
 from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 

@@ -9,7 +9,7 @@ import torch
 from models.latent_analysis import HOLE_RADIUS, REGIONS, holes, region_axes
 from pages.common import (ModelChoice, escape_md, held_out_codes, model_names, pick_model, query_choice,
                           set_query, state_from_query, title_of)
-from pages.display import scaled
+from ui.projector import scaled
 from pages.holes_text import Side, holes_explanation
 from pages.latent_explore import draw_plane, free_pin, show
 from pages.latent_plots import tile_marked

@@ -10,7 +10,7 @@ import torch
 
 from models.data import decode_image
 from models.errors import DataError
-from pages.figures import enlarge, tile
+from ui.pictures import enlarge, tile
 
 ERROR_LABELS = {"bce": "BCE per image", "mse": "½‖x−x̂‖² per image"}
 NOISE_TITLES = {"gaussian": "Gaussian", "masking": "Masking", "salt_pepper": "Salt and pepper"}

@@ -6,11 +6,11 @@ import streamlit as st
 import torch
 
 from models.errors import AutoencoderError
-from pages import figures
+from ui import pictures
 from pages import recon_plots as rp
 from pages.common import (DATASET_TITLES, ModelChoice, current, escape_md, held_out_codes, query_choice,
                           query_int, set_query, state_from_query)
-from pages.display import scaled
+from ui.projector import scaled
 from pages.latent_explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane
 
@@ -75,8 +75,8 @@ def gallery(choice: ModelChoice) -> None:
     labels = None if data.test_labels is None else data.test_labels.numpy()
     index = rp.sample_indices(len(data.test), n, seed, labels, cls)
     x_hat, errors, _ = outputs(choice)
-    originals, reconstructions = figures.to_uint8(data.test[index]), figures.to_uint8(x_hat[index])
-    factor = figures.zoom_factor(originals.shape[-1], scaled(PAIR_PX))
+    originals, reconstructions = pictures.to_uint8(data.test[index]), pictures.to_uint8(x_hat[index])
+    factor = pictures.zoom_factor(originals.shape[-1], scaled(PAIR_PX))
 
     note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
     st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
@@ -96,7 +96,7 @@ def gallery(choice: ModelChoice) -> None:
     shown.metric(f"Mean {what}, these {len(index)}", f"{errors[index].mean():.3g}")
     overall.metric(f"Mean {what}, all {len(errors)} held out", f"{errors.mean():.3g}")
     download.download_button(
-        "Download PNG", figures.png_bytes(rp.comparison_grid(originals, reconstructions, PER_ROW, factor)),
+        "Download PNG", pictures.png_bytes(rp.comparison_grid(originals, reconstructions, PER_ROW, factor)),
         file_name=f"reconstructions_{choice.name}_seed{seed}.png", mime="image/png", key="recon_download",
         on_click="ignore", icon=":material/download:", help="The originals and reconstructions shown, as one picture")
 
@@ -114,9 +114,9 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
         columns[0].image(source, caption=source_caption, clamp=True, width=scaled(OWN_SIZE))
         columns = columns[1:]
     side = factor * x.shape[-1]  # an explicit width: a long caption would otherwise stretch one image
-    columns[0].image(figures.enlarge(figures.to_uint8(x)[0], factor), caption="What the model sees", clamp=True,
+    columns[0].image(pictures.enlarge(pictures.to_uint8(x)[0], factor), caption="What the model sees", clamp=True,
                      width=side)
-    columns[1].image(figures.enlarge(figures.to_uint8(x_hat)[0], factor),
+    columns[1].image(pictures.enlarge(pictures.to_uint8(x_hat)[0], factor),
                      caption=f"Reconstruction · {rp.error_label(model.config)} {error:.3g}", clamp=True, width=side)
     with columns[2]:
         code = z[0].numpy()

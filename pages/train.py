@@ -17,7 +17,7 @@ from models.jobs import PoolFull
 from models.train_job import TrainSpec, train_job, training_work
 from pages.common import (DATASET_TITLES, INBOX_KEY, ModelChoice, ensure_routed, escape_md, load_data,
                           report_unexpected, show_error, trained_models)
-from pages.figures import loss_curve
+from ui.pictures import loss_curve
 from pages.train_live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
 from pages.train_support import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS,
@@ -53,7 +53,7 @@ def select_in_sidebar(name: str) -> None:
 
 
 def epoch_curve(history: list[dict], title: str):
-    """figures.loss_curve with whole-number epoch ticks (plotly would label 1, 1.2, 1.4, … for two epochs)."""
+    """pictures.loss_curve with whole-number epoch ticks (plotly would label 1, 1.2, 1.4, … for two epochs)."""
     return loss_curve(history, title=title).update_xaxes(tick0=1, dtick=-(-len(history) // 10))
 
 

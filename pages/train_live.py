@@ -16,7 +16,7 @@ import streamlit as st
 
 from models.jobs import QUEUED
 from ui.latent_plane import plane
-from pages.figures import enlarge, png_bytes, zoom_factor
+from ui.pictures import enlarge, png_bytes, zoom_factor
 from pages.train_runs import Frame, TrainingRun, training_pool
 from pages.train_support import TERM_NAMES
 

@@ -19,7 +19,7 @@ from models.errors import ConfigError
 from models.unit_features import max_activating_inputs, unit_features
 from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, VIEWS, config_summary, inverse_rgb,
                                  signed_uint8, unit_grid)
-from pages.figures import percentile_stretch, to_uint8
+from ui.pictures import percentile_stretch, to_uint8
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/features.py"
@@ -555,7 +555,7 @@ def test_rgb_rows_stacks_rows_and_enlarges():
     assert picture[0, 0].tolist() == [0, 0, 0] and picture[-1, -1].tolist() == [255, 255, 255]
 
 
-# --- the percentile stretch of weight and decode tiles (pages/figures.py) ---------------------------------------------
+# --- the percentile stretch of weight and decode tiles (ui/pictures.py) ---------------------------------------------
 def _outlier_tile() -> np.ndarray:
     """A 28×28 tile whose values run smoothly over −1…1, with one border pixel 50 times larger."""
     y, x = np.mgrid[0:28, 0:28] / 27.0

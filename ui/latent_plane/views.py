@@ -14,7 +14,7 @@ from models.data import Dataset
 from models.export import decoder_program
 from models.latent_analysis import Principal
 from ui.latent_plane.payload import PlaneSpec, pack
-from pages.figures import to_uint8
+from ui.pictures import to_uint8
 from pages.latent_plots import SliderRange, nice_step
 
 # Above these a decoder stays on the server: the payload would take long to send, or a decode a frame to run.

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from pages.url_state import from_link, remember
+from ui.query import from_link, remember
 
 PRESENT_KEY = "present"  # session_state and the URL: ?present=1
 PRESENT_SCALE = 1.6  # pictures drawn this much larger on a projector
