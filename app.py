@@ -24,7 +24,7 @@ PAGES = [
 def draw_sidebar() -> bool:
     """The sidebar; True when it now shows another model than the last run did."""
     with st.sidebar, st.spinner("Loading the models…"):  # shows only if it takes over 0.5 s: a cold server
-        from pages.common import MODEL_CHANGED_KEY, sidebar  # noqa: PLC0415 (imports torch and the models)
+        from ui.sidebar import MODEL_CHANGED_KEY, sidebar  # noqa: PLC0415 (imports torch and the models)
     st.session_state["model_choice"] = sidebar(page.url_path, top)
     return st.session_state[MODEL_CHANGED_KEY]
 

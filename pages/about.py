@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from models.generalisation import learning_curve, parameter_count
-from pages.common import catalog, ensure_routed, get_choice
+from ui.legacy_pages import ensure_routed
+from ui.session_models import catalog, get_choice
 from pages.feature_plots import VIEWS as FEATURE_VIEWS
 from pages.feature_questions import gap_table, held_out_decodings
 from pages.feature_text import gap_findings

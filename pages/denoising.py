@@ -6,8 +6,10 @@ import torch
 from models.noise import NOISE_TYPES, corrupt
 from ui import pictures
 from pages import recon_plots as rp
-from pages.common import (ModelChoice, config_of, current, escape_md, model_names, pick_model, query_choice,
-                          query_float, set_query, state_from_query)
+from ui.messages import escape_md
+from ui.query import query_choice, query_float, set_query, state_from_query
+from ui.session_models import ModelChoice, config_of, current, model_names
+from ui.sidebar import pick_model
 from ui.projector import presenting, scaled
 
 N_IMAGES = 8

@@ -13,7 +13,9 @@ from models.analysis import Decodings, Reactivation, compare_decodings, reactiva
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from models.generalisation import GapTable, learning_curve, load_gap_table, parameter_count
-from pages.common import ModelChoice, escape_md, query_choice, set_query, state_from_query
+from ui.messages import escape_md
+from ui.query import query_choice, set_query, state_from_query
+from ui.session_models import ModelChoice
 from pages.feature_plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
 from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)

@@ -13,8 +13,11 @@ from models.analysis import held_out_recon
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from models.unit_features import UnitFeatures, unit_features
-from pages.common import (ModelChoice, ensure_routed, escape_md, fit_to_show, get_choice, model_names, pick_name,
-                          query_int, set_query, state_from_query)
+from ui.legacy_pages import ensure_routed
+from ui.messages import escape_md
+from ui.query import query_int, set_query, state_from_query
+from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
+from ui.sidebar import pick_name
 from ui.projector import cleared_slot, key_picture, presenting
 from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
                                  config_summary, enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)

@@ -15,8 +15,9 @@ import torch
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
 from models.latent_analysis import traversal_codes
-from pages.common import (ModelChoice, current, escape_md, held_out_codes, query_choice, query_int,
-                          report_unexpected, set_query, show_error, state_from_query)
+from ui.messages import escape_md, report_unexpected, show_error
+from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.session_models import ModelChoice, current, held_out_codes
 from pages.axis_labels import labelled_grid
 from ui.projector import scaled
 from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor

@@ -16,8 +16,9 @@ import torch
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import AutoencoderError
 from models.latent_analysis import Principal, principal_directions
-from pages.common import (ModelChoice, escape_md, query_float, report_unexpected, set_query, show_error,
-                          state_from_query)
+from ui.messages import escape_md, report_unexpected, show_error
+from ui.query import query_float, set_query, state_from_query
+from ui.session_models import ModelChoice
 from ui.latent_plane import bridge, plane
 from ui.pictures import enlarge, to_uint8, zoom_factor
 from pages.latent_plots import SliderRange, grid_axes, slider_range

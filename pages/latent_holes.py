@@ -7,8 +7,10 @@ import streamlit as st
 import torch
 
 from models.latent_analysis import HOLE_RADIUS, REGIONS, holes, region_axes
-from pages.common import (ModelChoice, escape_md, held_out_codes, model_names, pick_model, query_choice,
-                          set_query, state_from_query, title_of)
+from ui.messages import escape_md
+from ui.query import query_choice, set_query, state_from_query
+from ui.session_models import ModelChoice, held_out_codes, model_names, title_of
+from ui.sidebar import pick_model
 from ui.projector import scaled
 from pages.holes_text import Side, holes_explanation
 from pages.latent_explore import draw_plane, free_pin, show

@@ -8,8 +8,9 @@ import torch
 from models.errors import AutoencoderError
 from ui import pictures
 from pages import recon_plots as rp
-from pages.common import (DATASET_TITLES, ModelChoice, current, escape_md, held_out_codes, query_choice,
-                          query_int, set_query, state_from_query)
+from ui.messages import escape_md
+from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.session_models import DATASET_TITLES, ModelChoice, current, held_out_codes
 from ui.projector import scaled
 from pages.latent_explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane

@@ -15,8 +15,9 @@ from models.data import load_user_images
 from models.errors import AutoencoderError, DataError
 from models.jobs import PoolFull
 from models.train_job import TrainSpec, train_job, training_work
-from pages.common import (DATASET_TITLES, INBOX_KEY, ModelChoice, ensure_routed, escape_md, load_data,
-                          report_unexpected, show_error, trained_models)
+from ui.legacy_pages import ensure_routed
+from ui.messages import escape_md, report_unexpected, show_error
+from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
 from ui.pictures import loss_curve
 from pages.train_live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
@@ -39,7 +40,7 @@ def app_data(dataset: str):
 
 
 def session_inbox() -> Inbox:
-    """Where this session's finished runs leave their models (pages.common.sidebar delivers them on any page)."""
+    """Where this session's finished runs leave their models (ui.sidebar.sidebar delivers them on any page)."""
     return st.session_state.setdefault(INBOX_KEY, Inbox())
 
 

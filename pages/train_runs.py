@@ -24,7 +24,7 @@ from models.latent_analysis import Principal
 from models.train import TrainResult, training_record
 from models.sanity import behaviour_problem
 from models.train_job import SECONDS_PER_UNIT, worker_setup
-from pages.common import ModelChoice
+from ui.session_models import ModelChoice
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
 from pages.train_support import MAX_SECONDS, epochs_text
@@ -238,7 +238,7 @@ def _spread(frames: list[Frame]) -> list[Frame]:
 # --- a session's models ---------------------------------------------------------------------------------------
 class Inbox:
     """Models of a session's finished runs on their way to its model list: a pool thread puts, the session's next
-    script run (on any page: pages.common.sidebar) delivers. Also the notices of models dropped by the cap."""
+    script run (on any page: ui.sidebar.sidebar) delivers. Also the notices of models dropped by the cap."""
 
     def __init__(self):
         self._lock = threading.Lock()

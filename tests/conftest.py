@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def navigation_only(request, monkeypatch):
     """AppTest resets Streamlit's legacy pages/-folder flag for each app; keep it off so switch_page goes
-    through app.py as in a running server (where pages.common.ensure_routed turns it off on a deep link).
+    through app.py as in a running server (where ui.legacy_pages.ensure_routed turns it off on a deep link).
     Tests marked `legacy_pages` keep Streamlit's own behaviour, to check that guard."""
     from streamlit.runtime.pages_manager import PagesManager
 

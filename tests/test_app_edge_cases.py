@@ -14,7 +14,7 @@ from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset, load_dataset
 from models.train import evaluate
-from pages.common import TRAINED_KEY, ModelChoice
+from ui.session_models import TRAINED_KEY, ModelChoice
 from pages.train_support import checked_record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -169,7 +169,7 @@ def test_untied_model_is_not_called_tied():
 
 
 def test_page_explains_when_there_is_no_single_layer_model(monkeypatch):
-    import pages.common as common  # noqa: PLC0415
+    import ui.session_models as common  # noqa: PLC0415
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page(PAGE)
@@ -257,7 +257,7 @@ def test_config_summary_names_tying_and_penalties():
 
 def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained_not_crashed():
     from models.data import load_dataset  # noqa: PLC0415
-    from pages.common import TRAINED_KEY, ModelChoice  # noqa: PLC0415
+    from ui.session_models import TRAINED_KEY, ModelChoice  # noqa: PLC0415
 
     model = small_model(code_activation="relu", latent=30, input_shape=(1, 28, 28))
     mine = ModelChoice(name="mine", title="My ReLU layer", dataset="mnist", model=model, record={},
@@ -364,7 +364,7 @@ def test_tied_section_reports_parameters_and_says_when_the_curve_is_not_recorded
 
 def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch():
     from models.data import load_dataset  # noqa: PLC0415
-    from pages.common import TRAINED_KEY, ModelChoice  # noqa: PLC0415
+    from ui.session_models import TRAINED_KEY, ModelChoice  # noqa: PLC0415
 
     history = [{"epoch": e, "train_loss": 200.0 - 10 * e, "heldout_loss": 205.0 - 10 * e + (e == 4) * 30,
                 "terms": {}} for e in (1, 2, 3, 4)]
@@ -386,7 +386,8 @@ def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch(
 
 def test_a_title_with_markdown_and_html_is_shown_as_written():
     from models.data import load_dataset  # noqa: PLC0415
-    from pages.common import TRAINED_KEY, ModelChoice, escape_md  # noqa: PLC0415
+    from ui.messages import escape_md  # noqa: PLC0415
+    from ui.session_models import TRAINED_KEY, ModelChoice
 
     title = "**bold** [link](http://x) <b>tag</b>"
     history = [{"epoch": 1, "train_loss": 9.0, "heldout_loss": 10.0, "terms": {}}]

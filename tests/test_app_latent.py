@@ -217,7 +217,7 @@ def test_a_decoder_too_large_for_the_browser_keeps_its_sliders(mnist_test):
     from models.autoencoders import build_model
     from models.config import ModelConfig
     from models.data import load_dataset
-    from pages.common import TRAINED_KEY, ModelChoice
+    from ui.session_models import TRAINED_KEY, ModelChoice
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(hidden=(3000, 3000), latent=2)).eval()
@@ -382,7 +382,7 @@ def test_dimension_traversal_follows_the_picked_dimension(mnist_test):
 def test_a_barely_used_dimension_is_called_out(mnist_test):
     """A copy of the 16-D VAE with z5 cut off from the input (a collapsed unit, built on purpose)."""
     from models.data import load_dataset
-    from pages.common import TRAINED_KEY, ModelChoice
+    from ui.session_models import TRAINED_KEY, ModelChoice
 
     model, record = load_checkpoint(CATALOG["mnist_vae16"].path)
     with torch.no_grad():
@@ -426,7 +426,7 @@ def test_session_trained_models_without_labels_on_larger_images():
     from models.autoencoders import build_model
     from models.config import ModelConfig
     from models.data import Dataset
-    from pages.common import TRAINED_KEY, ModelChoice
+    from ui.session_models import TRAINED_KEY, ModelChoice
 
     g = torch.Generator().manual_seed(0)
     data = Dataset(name="user", train=torch.rand(20, 1, 64, 64, generator=g), test=torch.rand(12, 1, 64, 64,
@@ -472,7 +472,7 @@ def test_a_model_whose_codes_are_not_finite_gets_a_message_not_a_crash(latent):
     from models.autoencoders import build_model
     from models.config import ModelConfig
     from models.data import load_dataset
-    from pages.common import TRAINED_KEY, ModelChoice
+    from ui.session_models import TRAINED_KEY, ModelChoice
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(hidden=(16,), latent=latent)).eval()

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
-from pages.common import PAGE_MODELS, distinct_default
+from ui.sidebar import PAGE_MODELS, distinct_default
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}

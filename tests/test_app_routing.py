@@ -1,5 +1,5 @@
 """A fresh server runs its first deep link in Streamlit's legacy pages/-folder mode, skipping app.py.
-Every page must send such a request back through app.py (pages.common.ensure_routed) before drawing anything."""
+Every page must send such a request back through app.py (ui.legacy_pages.ensure_routed) before drawing anything."""
 
 import ast
 from pathlib import Path

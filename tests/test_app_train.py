@@ -27,7 +27,7 @@ from models.data import load_dataset
 from models.errors import CheckpointError, ConfigError
 from models.jobs import RUNNING, JobPool
 from models.train_job import Frames, TrainSpec, train_job, training_work
-from pages.common import INBOX_KEY, TRAINED_KEY, ModelChoice
+from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.latent_plane.payload import unpack
 from pages.train_live import seconds_text
 from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun
@@ -99,7 +99,7 @@ def label_trained_picks(at: AppTest) -> None:
 
 
 def as_read(markdown: str) -> str:
-    """Text as the browser shows it: user text in messages is Markdown-escaped (pages.common.escape_md)."""
+    """Text as the browser shows it: user text in messages is Markdown-escaped (ui.messages.escape_md)."""
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
@@ -348,7 +348,7 @@ def state_hashes(models: dict) -> dict[str, str]:
 def test_training_leaves_the_cached_pretrained_models_bit_identical(thread_pool):
     """In a thread pool the run trains in the very process that holds the cached models: hash every shipped
     model's weights, as the pages' cache holds them, before and after a run trained through the page."""
-    from pages.common import catalog, get_choice
+    from ui.session_models import catalog, get_choice
 
     at = train_page()
     before = state_hashes({name: get_choice(name) for name in catalog()})

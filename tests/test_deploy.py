@@ -150,8 +150,8 @@ def test_dockerignore_keeps_what_the_app_runs_on():
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
     assert not [p for p in patterns if p.startswith("!")], "keep the matcher above honest: no exceptions"
-    needed = ["app.py", "requirements.txt", "scripts/setup.sh", ".streamlit/config.toml", "pages/common.py",
-              "ui/latent_plane/kernels.wasm", "models/autoencoders.py", "pretrained/catalog.json",
+    needed = ["app.py", "requirements.txt", "scripts/setup.sh", ".streamlit/config.toml", "pages/home.py",
+              "ui/session_models.py", "ui/latent_plane/kernels.wasm", "models/autoencoders.py", "pretrained/catalog.json",
               "pretrained/mnist_vae2.safetensors", "pretrained/tied_untied_gap.json"]
     assert all((ROOT / path).exists() for path in needed)
     assert [path for path in needed if ignored(path, patterns)] == []

@@ -26,7 +26,8 @@ from models.data import load_dataset, load_user_images
 from models.errors import CheckpointError, ConfigError, DataError
 from models.sanity import behaviour_problem, score_heldout, work_per_image
 from models.train import evaluate
-from pages.common import TRAINED_KEY, ModelChoice, escape_md
+from ui.messages import escape_md
+from ui.session_models import TRAINED_KEY, ModelChoice
 from pages.latent_plots import SLIDER_LIMIT, slider_range
 from pages.train_support import TrainForm, accept_checkpoint_upload, build_configs, parse_hidden
 from tests.test_app_train import finish_training

@@ -1,0 +1,37 @@
+"""Messages as the pages show them: user text escaped for Markdown, a model-layer error, and anything unexpected
+(a short note for the user, the traceback in the server's log)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import streamlit as st
+
+LOG = logging.getLogger("autoencoder_explorer")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def escape_md(text) -> str:
+    """User text (file, folder and checkpoint names, titles made from them, error messages quoting them) as
+    Markdown shows it literally: every character Markdown or Streamlit's directives (**, [link](…), :red[…],
+    $…$) act on is backslash-escaped, and line breaks become spaces. Streamlit expands :material/…: icons
+    even between escaped colons, so a zero-width space also follows each colon."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", str(text)))
+    return escaped.replace(":", ":\u200b")
+
+
+def show_error(exc: Exception) -> None:
+    """A model-layer error (an AutoencoderError: it names the problem) as the user reads it."""
+    st.error(escape_md(exc), icon=":material/error:")
+
+
+def report_unexpected(exc: Exception, doing: str) -> None:
+    """An error no check foresaw: a short message for the user, the traceback in the server's log (never a
+    traceback or a server path in the browser)."""
+    LOG.error("unexpected error while %s", doing, exc_info=exc)
+    st.error(f"Something unexpected went wrong while {doing} ({type(exc).__name__}). Nothing was added or "
+             f"changed; the details are in the server's log.", icon=":material/error:")
+
+
