@@ -26,7 +26,7 @@ from models.data import Dataset
 from models.errors import ConfigError
 from models.export import decoder_program
 from models.jobs import JobContext
-from models.latent_analysis import principal_directions
+from models.analysis.latent import principal_directions
 from models.sanity import behaviour_problem
 from models.train import evaluate, train
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from models.generalisation import learning_curve, parameter_count
+from models.analysis.tied_untied import learning_curve, parameter_count
 from ui.legacy_pages import ensure_routed
 from ui.session_models import catalog, get_choice
 from pages.feature_plots import VIEWS as FEATURE_VIEWS

@@ -1,7 +1,7 @@
 """Pictures and figures of the Hidden-unit features page, as plain arrays (no streamlit, so they test directly).
 
-The numbers behind them come from models/analysis.py (the decodings), models/unit_features.py (each unit) and
-models/generalisation.py (tied against untied).
+The numbers behind them come from models/analysis/decodings.py (the decodings), models/analysis/unit_features.py (each unit) and
+models/analysis/tied_untied.py (tied against untied).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def rgb_rows(rows: Sequence[np.ndarray], per_row: int, target: int, pad: int = 2
 
 def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per image"):
     """Plotly figure: each model's train (dashed) and held-out (solid) loss per epoch, its kept epoch circled.
-    `curves` maps a model's title to a models.generalisation.Curve."""
+    `curves` maps a model's title to a models.analysis.tied_untied.Curve."""
     import plotly.graph_objects as go  # noqa: PLC0415
 
     fig = go.Figure()

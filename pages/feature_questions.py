@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from models import generalisation
-from models.analysis import Decodings, Reactivation, compare_decodings, reactivation
+from models.analysis import tied_untied
+from models.analysis.decodings import Decodings, Reactivation, compare_decodings, reactivation
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from models.generalisation import GapTable, learning_curve, load_gap_table, parameter_count
+from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
 from ui.messages import escape_md
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice
@@ -61,7 +61,7 @@ def _reactivation_png(key: str, eps: float, _r: Reactivation) -> bytes:
 
 def gap_table() -> tuple[GapTable | None, str]:
     """The shipped gap table (re-read when the file changes) and why it is missing or unreadable."""
-    path = generalisation.GAP_FILE
+    path = tied_untied.GAP_FILE
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from models.analysis import DECODINGS, Decodings, Reactivation, mean_pairwise_correlation
-from models.generalisation import Curve, GapTable
+from models.analysis.decodings import DECODINGS, Decodings, Reactivation, mean_pairwise_correlation
+from models.analysis.tied_untied import Curve, GapTable
 
 EDGE = {"sigmoid": "0 or 1", "tanh": "−1 or 1", "identity": "±∞"}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from models.analysis import held_out_recon
+from models.analysis.decodings import held_out_recon
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from models.unit_features import UnitFeatures, unit_features
+from models.analysis.unit_features import UnitFeatures, unit_features
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md
 from ui.query import query_int, set_query, state_from_query

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.latent_analysis import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, Holes
+from models.analysis.latent import HOLE_RADIUS, REGION_HALF_WIDTH, REGIONS, Holes
 
 LIKE_FOR_LIKE = 0.10  # a region compares like with like when it holds shares of both models' codes this close
 SHORT = {"spread": "each model's own spread", "square": f"the square [-{REGION_HALF_WIDTH:g}, {REGION_HALF_WIDTH:g}]²"}

@@ -14,7 +14,7 @@ import torch
 
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
-from models.latent_analysis import traversal_codes
+from models.analysis.latent import traversal_codes
 from ui.messages import escape_md, report_unexpected, show_error
 from ui.query import query_choice, query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, current, held_out_codes

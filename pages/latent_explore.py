@@ -15,7 +15,7 @@ import torch
 
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import AutoencoderError
-from models.latent_analysis import Principal, principal_directions
+from models.analysis.latent import Principal, principal_directions
 from ui.messages import escape_md, report_unexpected, show_error
 from ui.query import query_float, set_query, state_from_query
 from ui.session_models import ModelChoice

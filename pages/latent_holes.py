@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from models.latent_analysis import HOLE_RADIUS, REGIONS, holes, region_axes
+from models.analysis.latent import HOLE_RADIUS, REGIONS, holes, region_axes
 from ui.messages import escape_md
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice, held_out_codes, model_names, title_of

@@ -1,6 +1,6 @@
 """Drawing helpers of the Latent manifold page (no streamlit, so they test directly): grid axes and slider
 ranges, hole-marked tiles and the dimension-spread chart. The maths
-(principal directions, holes) lives in models/latent_analysis.py."""
+(principal directions, holes) lives in models/analysis/latent.py."""
 
 from __future__ import annotations
 

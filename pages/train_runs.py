@@ -20,7 +20,7 @@ from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.export import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
-from models.latent_analysis import Principal
+from models.analysis.latent import Principal
 from models.train import TrainResult, training_record
 from models.sanity import behaviour_problem
 from models.train_job import SECONDS_PER_UNIT, worker_setup

@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from models.autoencoders import build_model  # noqa: E402
 from models.config import ModelConfig, TrainConfig  # noqa: E402
 from models.data import load_dataset  # noqa: E402
-from models.generalisation import (GAP_FILE, GapRow, gap_document, load_gap_table, parameter_count,  # noqa: E402
+from models.analysis.tied_untied import (GAP_FILE, GapRow, gap_document, load_gap_table, parameter_count,  # noqa: E402
                                    train_until_stopped)
 
 

@@ -1,4 +1,4 @@
-"""models/analysis.py (the decodings of question b), models/unit_features.py helpers, models/generalisation.py
+"""models/analysis/decodings.py (the decodings of question b), models/analysis/unit_features.py helpers, models/analysis/tied_untied.py
 (tied against untied) and the slerp of models.autoencoders.interpolate_codes, each against numbers worked by hand."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from unittest import mock
 import pytest
 import torch
 
-from models import analysis as an
+from models.analysis import decodings as an
 from models.autoencoders import build_model, interpolate_codes
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.config import ModelConfig, TrainConfig
 from models.errors import CheckpointError, ConfigError
-from models.generalisation import (GAP_FORMAT, GapRow, GapTable, gap_document, learning_curve, load_gap_table,
+from models.analysis.tied_untied import (GAP_FORMAT, GapRow, GapTable, gap_document, learning_curve, load_gap_table,
                                    parameter_count, train_until_stopped)
 
 CATALOG = {entry.name: entry for entry in load_catalog()}

@@ -63,7 +63,7 @@ def _shipped_pair():
 
 
 def test_the_inverse_answer_quotes_the_shipped_tied_models_numbers(at):
-    from models.analysis import compare_decodings  # noqa: PLC0415
+    from models.analysis.decodings import compare_decodings  # noqa: PLC0415
     from models.data import load_dataset  # noqa: PLC0415
 
     tied, _ = _shipped_pair()
@@ -81,7 +81,7 @@ def test_the_inverse_answer_quotes_the_shipped_tied_models_numbers(at):
 
 
 def test_the_tied_answer_counts_parameters_and_quotes_the_gap_table(at):
-    from models.generalisation import load_gap_table, parameter_count  # noqa: PLC0415
+    from models.analysis.tied_untied import load_gap_table, parameter_count  # noqa: PLC0415
     from pages.feature_text import gap_findings  # noqa: PLC0415
 
     tied, untied = _shipped_pair()
@@ -117,7 +117,7 @@ def test_kind_links_open_catalog_models_that_exist(at):
 
 
 def test_tied_untied_note_reports_the_shipped_models_numbers(at):
-    from models.generalisation import learning_curve  # noqa: PLC0415
+    from models.analysis.tied_untied import learning_curve  # noqa: PLC0415
 
     entries = {entry.name: entry for entry in load_catalog()}
     if not {"mnist_tied100", "mnist_untied100"} <= set(entries):

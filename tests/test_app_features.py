@@ -1,5 +1,5 @@
 """The Hidden-unit features page, its pictures (pages/feature_plots.py), its sentences (pages/feature_text.py) and
-the per-unit maths (models/unit_features.py)."""
+the per-unit maths (models/analysis/unit_features.py)."""
 
 import json
 import warnings
@@ -16,7 +16,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
-from models.unit_features import max_activating_inputs, unit_features
+from models.analysis.unit_features import max_activating_inputs, unit_features
 from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, VIEWS, config_summary, inverse_rgb,
                                  signed_uint8, unit_grid)
 from ui.pictures import percentile_stretch, to_uint8
@@ -284,7 +284,7 @@ def held_out():
 
 @needs_pair
 def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_models():
-    from models.analysis import compare_decodings  # noqa: PLC0415
+    from models.analysis.decodings import compare_decodings  # noqa: PLC0415
     from pages.feature_text import decoding_findings, decoding_table  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100")
@@ -307,7 +307,7 @@ def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_mod
             assert line in page
     assert "only the learned decoder g(W′h + b′) returned a finite image inside [0, 1]" in page
     # each shown image's share outside W's row space, under its pictures
-    from models.analysis import outside_row_space_share  # noqa: PLC0415
+    from models.analysis.decodings import outside_row_space_share  # noqa: PLC0415
 
     tied = catalog_model("mnist_tied100")
     shares = outside_row_space_share(tied.to_code.weight, held_out()[:8])
@@ -318,7 +318,7 @@ def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_mod
 
 @needs_pair
 def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_its_numbers():
-    from models.analysis import reactivation  # noqa: PLC0415
+    from models.analysis.decodings import reactivation  # noqa: PLC0415
     from pages.feature_text import reactivation_findings  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100", soft="0.1")
@@ -407,8 +407,8 @@ def test_a_title_with_markdown_and_html_is_shown_as_written():
 
 
 def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, monkeypatch):
-    from models import generalisation  # noqa: PLC0415
-    from models.generalisation import GapRow, gap_document, load_gap_table  # noqa: PLC0415
+    from models.analysis import tied_untied  # noqa: PLC0415
+    from models.analysis.tied_untied import GapRow, gap_document, load_gap_table  # noqa: PLC0415
     from pages.feature_text import gap_findings  # noqa: PLC0415
 
     shipped = load_gap_table()
@@ -426,17 +426,17 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
     rows = [GapRow(50, 500, True, 39284, 90.0, 110.0, 5, 9), GapRow(50, 500, False, 78534, 80.0, 115.5, 7, 9)]
     path = tmp_path / "gap.json"
     path.write_text(json.dumps(gap_document(rows, {"lr": 0.003, "patience": 20, "command": "x"})))
-    monkeypatch.setattr(generalisation, "GAP_FILE", path)
+    monkeypatch.setattr(tied_untied, "GAP_FILE", path)
     at = run_page(left=SINGLE[0], right=SINGLE[0])
     gap = at.table[-1].value
     assert gap.loc[(500, 50), "tied gap"] == "20.0" and gap.loc[(500, 50), "untied gap"] == "35.5"
     assert "Tied has the smaller generalisation gap (held-out − train) in **1 of 1**" in texts(at)
 
-    monkeypatch.setattr(generalisation, "GAP_FILE", tmp_path / "absent.json")
+    monkeypatch.setattr(tied_untied, "GAP_FILE", tmp_path / "absent.json")
     at = run_page(left=SINGLE[0], right=SINGLE[0])
     assert any("has not been computed yet" in i.value for i in at.info)
     path.write_text("{broken")
-    monkeypatch.setattr(generalisation, "GAP_FILE", path)
+    monkeypatch.setattr(tied_untied, "GAP_FILE", path)
     at = run_page(left=SINGLE[0], right=SINGLE[0])
     assert any("gap.json is unreadable" in i.value for i in at.info) and not at.exception
 
@@ -444,7 +444,7 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
 # --- the sentences, against the numbers they are built from -----------------------------------------------------------
 def _pair_table(gaps, seed=0, rows=None):
     """A GapTable from (size, width, tied train, tied held-out, untied train, untied held-out) tuples."""
-    from models.generalisation import GapRow, GapTable  # noqa: PLC0415
+    from models.analysis.tied_untied import GapRow, GapTable  # noqa: PLC0415
 
     rows = list(rows or [])
     for size, width, tt, th, ut, uh in gaps:
@@ -504,7 +504,7 @@ def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
 
 
 def test_decoding_sentences_and_table_use_the_scores():
-    from models.analysis import compare_decodings  # noqa: PLC0415
+    from models.analysis.decodings import compare_decodings  # noqa: PLC0415
     from pages.feature_text import decoding_findings, decoding_table, decoding_verdict  # noqa: PLC0415
 
     model = small_model(latent=3, input_shape=(1, 4, 4))
@@ -524,7 +524,7 @@ def test_decoding_sentences_and_table_use_the_scores():
 
 
 def test_curve_summary_without_history_says_it_is_not_recorded():
-    from models.generalisation import Curve  # noqa: PLC0415
+    from models.analysis.tied_untied import Curve  # noqa: PLC0415
     from pages.feature_text import curve_summary  # noqa: PLC0415
 
     assert "not recorded" in curve_summary("T", {"epochs": 40}, None, 10) and "ran 40 epochs" in \

@@ -332,7 +332,7 @@ def test_principal_sliders_decode_live_and_go_in_the_url():
 
 @needs(WIDE is None, reason="needs a 16-D MNIST model")
 def test_the_pc_plane_pin_and_base_follow_the_sliders(mnist_test):
-    from models.latent_analysis import principal_directions
+    from models.analysis.latent import principal_directions
 
     codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
     pca = principal_directions(codes, 4)
@@ -350,7 +350,7 @@ def test_the_pc_plane_pin_and_base_follow_the_sliders(mnist_test):
 
 @needs(WIDE is None, reason="needs a 16-D MNIST model")
 def test_a_pin_on_the_pc_plane_moves_the_first_two_pc_sliders(mnist_test):
-    from models.latent_analysis import principal_directions
+    from models.analysis.latent import principal_directions
 
     codes = load_checkpoint(CATALOG[WIDE].path)[0].embed(mnist_test)
     pca = principal_directions(codes, 4)
@@ -409,7 +409,7 @@ def test_a_barely_used_dimension_is_called_out(mnist_test):
 
 @needs("mnist_tied100" not in CATALOG, reason="needs mnist_tied100")
 def test_pc_codes_outside_a_sigmoid_codes_range_are_flagged(mnist_test):
-    from models.latent_analysis import principal_directions
+    from models.analysis.latent import principal_directions
 
     codes = load_checkpoint(CATALOG["mnist_tied100"].path)[0].embed(mnist_test)
     z = principal_directions(codes, 4).code([3.0])

@@ -11,7 +11,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
-from models.latent_analysis import REGIONS, Holes, holes, region_axes
+from models.analysis.latent import REGIONS, Holes, holes, region_axes
 from pages.axis_labels import MAX_TICKS, labelled_grid, tick_cells
 from ui.pictures import enlarge, tile
 from pages.holes_text import Side, holes_explanation, like_for_like

@@ -14,7 +14,7 @@ from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset
 from models.export import decoder_program
-from models.latent_analysis import principal_directions
+from models.analysis.latent import principal_directions
 from ui.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
 from pages.latent_plots import SliderRange
 from ui.latent_plane.views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,

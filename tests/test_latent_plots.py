@@ -1,5 +1,5 @@
 """The Latent manifold page's helpers: slider ranges (pages/latent_plots.py), principal directions
-and the holes measure (models/latent_analysis.py)."""
+and the holes measure (models/analysis/latent.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from models import latent_analysis as la
+from models.analysis import latent as la
 from models.autoencoders import code_range_axis, gaussian_grid_axis
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint

@@ -12,7 +12,7 @@ import torch
 from models.autoencoders import Autoencoder
 from models.data import Dataset
 from models.export import decoder_program
-from models.latent_analysis import Principal
+from models.analysis.latent import Principal
 from ui.latent_plane.payload import PlaneSpec, pack
 from ui.pictures import to_uint8
 from pages.latent_plots import SliderRange, nice_step

@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 
 from models.autoencoders import Autoencoder
+from models.catalog import PRETRAINED_DIR
 from models.config import TrainConfig
 from models.errors import CheckpointError
 from models.train import evaluate, train
 
-GAP_FILE = Path(__file__).resolve().parent.parent / "pretrained" / "tied_untied_gap.json"
+GAP_FILE = PRETRAINED_DIR / "tied_untied_gap.json"
 GAP_FORMAT = "autoencoder-explorer/tied-untied-gap/1"
 
 
