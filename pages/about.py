@@ -11,7 +11,7 @@ from ui.legacy_pages import ensure_routed
 from ui.session_models import catalog, get_choice
 from pages.feature_plots import VIEWS as FEATURE_VIEWS
 from pages.feature_questions import gap_table, held_out_decodings
-from pages.feature_text import gap_findings
+from models.analysis.feature_findings import gap_findings
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 import streamlit as st
 import torch
 
+from models.analysis.image_quality import image_quality
 from models.noise import NOISE_TYPES, corrupt
 from ui import pictures
 from pages import recon_plots as rp
@@ -60,7 +61,7 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(NOISE_SEED))
     outputs = [dae.model.reconstruct(noisy), plain.model.reconstruct(noisy)]
     # No noise: the input is the clean image itself (PSNR infinite), and skimage would divide by zero.
-    noisy_quality = (float("inf"), 1.0) if level == 0 else pictures.image_quality(clean, noisy)
+    noisy_quality = (float("inf"), 1.0) if level == 0 else image_quality(clean, noisy)
     baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
 
     factor = pictures.zoom_factor(clean.shape[-1], scaled(ROW_PX))  # eight in a row must fit beside the labels
@@ -69,7 +70,7 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
               noisy_quality)
     for choice, output in ((dae, outputs[0]), (plain, outputs[1])):
         image_row(choice.title, rp.training_note(choice.model.config), output, factor,
-                  pictures.image_quality(clean, output), baseline)
+                  image_quality(clean, output), baseline)
     notes = ["No noise: the last two rows are each model's reconstruction of the clean images." if level == 0
              else "Deltas: the gain over the noisy input."]
     trained_on = dae.model.config.noise

@@ -17,7 +17,7 @@ from ui.messages import escape_md
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice
 from pages.feature_plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
-from pages.feature_text import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
+from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)
 from ui.pictures import png_bytes
 

@@ -82,7 +82,7 @@ def test_the_inverse_answer_quotes_the_shipped_tied_models_numbers(at):
 
 def test_the_tied_answer_counts_parameters_and_quotes_the_gap_table(at):
     from models.analysis.tied_untied import load_gap_table, parameter_count  # noqa: PLC0415
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     tied, untied = _shipped_pair()
     text = "\n".join(m.value for m in at.markdown)

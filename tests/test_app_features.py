@@ -1,4 +1,4 @@
-"""The Hidden-unit features page, its pictures (pages/feature_plots.py), its sentences (pages/feature_text.py) and
+"""The Hidden-unit features page, its pictures (pages/feature_plots.py), its sentences (models/analysis/feature_findings.py) and
 the per-unit maths (models/analysis/unit_features.py)."""
 
 import json
@@ -285,7 +285,7 @@ def held_out():
 @needs_pair
 def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_models():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
-    from pages.feature_text import decoding_findings, decoding_table  # noqa: PLC0415
+    from models.analysis.feature_findings import decoding_findings, decoding_table  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100")
     table = at.table[0].value
@@ -319,7 +319,7 @@ def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_mod
 @needs_pair
 def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_its_numbers():
     from models.analysis.decodings import reactivation  # noqa: PLC0415
-    from pages.feature_text import reactivation_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import reactivation_findings  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100", soft="0.1")
     assert at.select_slider(key="soft").value == "0.1"
@@ -409,7 +409,7 @@ def test_a_title_with_markdown_and_html_is_shown_as_written():
 def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, monkeypatch):
     from models.analysis import tied_untied  # noqa: PLC0415
     from models.analysis.tied_untied import GapRow, gap_document, load_gap_table  # noqa: PLC0415
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     shipped = load_gap_table()
     if shipped is not None:
@@ -460,7 +460,7 @@ def _pair_table(gaps, seed=0, rows=None):
     ([(4500, 50, 100, 102, 60, 65), (4500, 100, 90, 120, 70, 95)], "mixed"),
 ])
 def test_gap_findings_follow_the_numbers(gaps, verdict):
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     lines = gap_findings(_pair_table(gaps))
     assert verdict in lines[-1]
@@ -470,7 +470,7 @@ def test_gap_findings_follow_the_numbers(gaps, verdict):
 
 
 def test_gap_findings_measure_the_seed_to_seed_spread_and_count_clear_differences():
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     main = _pair_table([(4500, 50, 100, 102, 60, 65), (500, 50, 90, 100, 80, 95)])  # untied − tied: 3 and 5
     repeat = _pair_table([(500, 50, 90, 101, 80, 92)], seed=1, rows=main.rows)  # seed 1: 1
@@ -482,7 +482,7 @@ def test_gap_findings_measure_the_seed_to_seed_spread_and_count_clear_difference
 
 
 def test_the_size_split_verdict_says_how_many_differences_beat_the_seed_spread():
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     # 4,500 digits: untied narrower at both widths; 500: tied narrower by 6 and by 1; seeds spread 3 at (500, 50)
     main = _pair_table([(4500, 50, 100, 105, 60, 62), (4500, 100, 100, 104, 60, 63),
@@ -495,7 +495,7 @@ def test_the_size_split_verdict_says_how_many_differences_beat_the_seed_spread()
 
 
 def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
-    from pages.feature_text import gap_findings  # noqa: PLC0415
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
 
     grows = gap_findings(_pair_table([(4500, 50, 100, 102, 90, 94), (500, 50, 90, 100, 80, 100)]))
     assert "from 4,500 to 500 digits grows the mean gap (3.0 → 15.0)" in "\n".join(grows)
@@ -505,7 +505,7 @@ def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
 
 def test_decoding_sentences_and_table_use_the_scores():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
-    from pages.feature_text import decoding_findings, decoding_table, decoding_verdict  # noqa: PLC0415
+    from models.analysis.feature_findings import decoding_findings, decoding_table, decoding_verdict  # noqa: PLC0415
 
     model = small_model(latent=3, input_shape=(1, 4, 4))
     with torch.no_grad():
@@ -525,7 +525,7 @@ def test_decoding_sentences_and_table_use_the_scores():
 
 def test_curve_summary_without_history_says_it_is_not_recorded():
     from models.analysis.tied_untied import Curve  # noqa: PLC0415
-    from pages.feature_text import curve_summary  # noqa: PLC0415
+    from models.analysis.feature_findings import curve_summary  # noqa: PLC0415
 
     assert "not recorded" in curve_summary("T", {"epochs": 40}, None, 10) and "ran 40 epochs" in \
         curve_summary("T", {"epochs": 40}, None, 10)

@@ -14,7 +14,7 @@ from models.catalog import load_catalog
 from models.analysis.latent import REGIONS, Holes, holes, region_axes
 from pages.axis_labels import MAX_TICKS, labelled_grid, tick_cells
 from ui.pictures import enlarge, tile
-from pages.holes_text import Side, holes_explanation, like_for_like
+from models.analysis.holes_findings import Side, holes_explanation, like_for_like
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}

@@ -106,17 +106,6 @@ def gif_bytes(frames: np.ndarray, duration_ms: int = 120, bounce: bool = True) -
     return buffer.getvalue()
 
 
-def image_quality(clean: torch.Tensor, other: torch.Tensor) -> tuple[float, float]:
-    """Mean PSNR (dB) and SSIM of `other` against `clean`, images in [0,1], via scikit-image."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: PLC0415
-
-    a = clean.detach().cpu().numpy().reshape(len(clean), *clean.shape[-2:]).astype(np.float64)
-    b = other.detach().cpu().numpy().reshape(len(other), *other.shape[-2:]).astype(np.float64).clip(0, 1)
-    psnr = [peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(a, b)]
-    ssim = [structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b)]
-    return float(np.mean(np.minimum(psnr, 100.0))), float(np.mean(ssim))
-
-
 def loss_curve(history: Sequence[dict], title: str = "Loss per sample"):
     import plotly.graph_objects as go  # noqa: PLC0415
 

@@ -108,7 +108,7 @@ def nonfinite(images: torch.Tensor) -> torch.Tensor:
     return ~torch.isfinite(images.flatten(1)).all(1)
 
 
-PSNR_CAP = 100.0  # dB for a perfect match, as ui.pictures.image_quality caps it
+PSNR_CAP = 100.0  # dB for a perfect match, as models.analysis.image_quality caps it
 
 
 def psnr(mean_squared_error: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
