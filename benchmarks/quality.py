@@ -40,7 +40,7 @@ from models.checkpoint import load_checkpoint  # noqa: E402
 from models.config import TrainConfig  # noqa: E402
 from models.data import data_dir, load_dataset  # noqa: E402
 from models.noise import corrupt  # noqa: E402
-from models.train import shift_images, train  # noqa: E402
+from models.training.trainer import shift_images, train  # noqa: E402
 
 CLASSIFIER_FILE = ROOT / "benchmarks" / "digit_classifier.safetensors"
 MNIST_VAES = ("mnist_vae2", "mnist_cvae2", "mnist_vae16")

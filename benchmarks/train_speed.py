@@ -4,7 +4,7 @@
 
 The reference is the loop of pytorch/examples `vae/main.py`: a `DataLoader` over a `TensorDataset`, batch 128,
 shuffled, Adam 1e-3, and a test pass over the held-out set after every epoch. Its model is the 784-400-20 MLP
-VAE (benchmarks/quality.py's ReferenceVAE). Ours is `models.train.train` on the same 784-400-20 VAE built from a
+VAE (benchmarks/quality.py's ReferenceVAE). Ours is `models.training.trainer.train` on the same 784-400-20 VAE built from a
 ModelConfig, on the same 4,500 digits, which also scores the held-out set after every epoch. Rows of ours:
 - "same recipe": batch 128, Adam 1e-3, float32: the trainer alone;
 - "same, bf16": the same with mixed precision (TrainConfig.precision="bfloat16": the step's matmuls in
@@ -39,7 +39,7 @@ from quality import ReferenceVAE, ours_heldout, reference_heldout, reference_los
 from models.autoencoders import build_model  # noqa: E402
 from models.config import ModelConfig, TrainConfig  # noqa: E402
 from models.data import load_dataset  # noqa: E402
-from models.train import make_adam, native_bfloat16, train  # noqa: E402
+from models.training.trainer import make_adam, native_bfloat16, train  # noqa: E402
 
 CEILING = "bare steps"
 MODEL = ModelConfig(kind="vae", arch="dense", hidden=(400,), latent=20)  # the reference's 784-400-20 VAE

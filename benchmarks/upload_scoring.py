@@ -1,5 +1,5 @@
-"""Scoring an uploaded checkpoint: the bounded score (models.sanity.score_heldout) against scoring every
-held-out image (models.train.evaluate, what the Train page did before), measured in the same run.
+"""Scoring an uploaded checkpoint: the bounded score (models.training.checks.score_heldout) against scoring every
+held-out image (models.training.trainer.evaluate, what the Train page did before), measured in the same run.
 
     .venv/bin/python benchmarks/upload_scoring.py [--quick] [--threads N]
 
@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 from models.autoencoders import build_model  # noqa: E402
 from models.config import ModelConfig  # noqa: E402
 from models.data import load_dataset  # noqa: E402
-from models.sanity import MAX_SCORE_WORK, behaviour_problem, score_heldout, work_per_image  # noqa: E402
-from models.train import evaluate  # noqa: E402
+from models.training.checks import MAX_SCORE_WORK, behaviour_problem, score_heldout, work_per_image  # noqa: E402
+from models.training.trainer import evaluate  # noqa: E402
 
 
 def measure(hidden: int, latent: int, images: torch.Tensor, sample: int | None = None) -> dict:

@@ -46,7 +46,7 @@ class SliderRange:
         return round(self.clamp(round((float(value) - self.low) / self.step) * self.step + self.low), 6)
 
 
-SLIDER_LIMIT = 1e6  # models whose codes go past this are refused on entry (models.sanity); sliders never do
+SLIDER_LIMIT = 1e6  # models whose codes go past this are refused on entry (models.training.checks); sliders never do
 
 
 def _usable(values: torch.Tensor) -> torch.Tensor:

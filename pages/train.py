@@ -3,7 +3,7 @@ plane and decoded grid redrawn twice a second), then replayed; Stop keeps the be
 
 Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every page,
 also when the run ends while the student is on another page. The maths lives in models/; the pool and the runs
-in models/jobs.py, models/train_job.py and pages/train_runs.py; the live view in pages/train_live.py.
+in models/jobs.py, models/training/job.py and pages/train_runs.py; the live view in pages/train_live.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from models.checkpoint import to_bytes
 from models.data import load_user_images
 from models.errors import AutoencoderError, DataError
 from models.jobs import PoolFull
-from models.train_job import TrainSpec, train_job, training_work
+from models.training.job import TrainSpec, train_job, training_work
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, report_unexpected, show_error
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models

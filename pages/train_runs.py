@@ -21,9 +21,9 @@ from models.data import Dataset
 from models.export import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
 from models.analysis.latent import Principal
-from models.train import TrainResult, training_record
-from models.sanity import behaviour_problem
-from models.train_job import SECONDS_PER_UNIT, worker_setup
+from models.training.trainer import TrainResult, training_record
+from models.training.checks import behaviour_problem
+from models.training.job import SECONDS_PER_UNIT, worker_setup
 from ui.session_models import ModelChoice
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
@@ -49,7 +49,7 @@ def training_pool() -> JobPool:
             threads = max(1, (os.cpu_count() or 1) // workers)
             _POOL = JobPool(workers, kind, time_cap=MAX_SECONDS, seconds_per_work=SECONDS_PER_UNIT,
                             setup=worker_setup if kind == "process" else None, setup_args=(threads,),
-                            preload=("models.train_job",))
+                            preload=("models.training.job",))
         return _POOL
 
 

@@ -1,6 +1,6 @@
 """The Train page's plain parts (no streamlit, so they test directly): the form's values turned into configs,
 what the form warns about, the words for a model and its losses, and checkpoint uploads. Runs themselves train
-in the server's pool (pages/train_runs.py, models/train_job.py)."""
+in the server's pool (pages/train_runs.py, models/training/job.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from models.checkpoint import from_bytes
 from models.config import MAX_WIDTH, ModelConfig, TrainConfig, brief
 from models.data import Dataset
 from models.errors import CheckpointError, ConfigError
-from models.sanity import behaviour_problem, score_heldout
-from models.train_job import MAX_PARAMETERS, check_size, fresh_model  # noqa: F401 (the page, its tests)
+from models.training.checks import behaviour_problem, score_heldout
+from models.training.job import MAX_PARAMETERS, check_size, fresh_model  # noqa: F401 (the page, its tests)
 
 MAX_EPOCHS = 50
 MAX_SECONDS = 120.0  # a run's time cap: the pool stops it between two steps

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset, load_dataset
-from models.train import evaluate
+from models.training.trainer import evaluate
 from ui.session_models import TRAINED_KEY, ModelChoice
 from pages.train_support import checked_record
 

@@ -26,7 +26,7 @@ from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.errors import CheckpointError, ConfigError
 from models.jobs import RUNNING, JobPool
-from models.train_job import Frames, TrainSpec, train_job, training_work
+from models.training.job import Frames, TrainSpec, train_job, training_work
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.latent_plane.payload import unpack
 from pages.train_live import seconds_text
@@ -479,7 +479,7 @@ def test_epoch_table_shows_penalty_terms_only_when_there_are_several():
 
 
 def test_cli_command_repeats_the_run_with_the_training_script():
-    from models.train import parse_args
+    from models.training.cli import parse_args
 
     model, train = build_configs(TrainForm(kind="vae", beta=4, regulariser="denoising", noise_level=0.5,
                                            hidden="32, 16", epochs=7, lr=3e-3))

@@ -17,7 +17,7 @@ from models.checkpoint import to_bytes
 from models.config import ModelConfig
 from models.data import load_dataset
 from models.errors import AutoencoderError
-from models.sanity import behaviour_problem
+from models.training.checks import behaviour_problem
 from pages.train_support import (BATCH_SIZES, LEARNING_RATES, TrainForm, accept_checkpoint_upload, build_configs,
                                  fresh_model)
 

@@ -24,8 +24,8 @@ from models.checkpoint import MAX_JSON_DEPTH, json_nesting_depth, load_checkpoin
 from models.config import ModelConfig
 from models.data import load_dataset, load_user_images
 from models.errors import CheckpointError, ConfigError, DataError
-from models.sanity import behaviour_problem, score_heldout, work_per_image
-from models.train import evaluate
+from models.training.checks import behaviour_problem, score_heldout, work_per_image
+from models.training.trainer import evaluate
 from ui.messages import escape_md
 from ui.session_models import TRAINED_KEY, ModelChoice
 from pages.latent_plots import SLIDER_LIMIT, slider_range

@@ -1,5 +1,5 @@
 """The server's job pool (models/jobs.py): at most N jobs at a time, in the order they came, cancel, time cap,
-estimates, failures that end one job with a message; and training runs through it (models/train_job.py), whose
+estimates, failures that end one job with a message; and training runs through it (models/training/job.py), whose
 frames are the model as it was then, which keep their last good weights when they fail or go NaN."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import torch
 from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobPool, pool_settings
-from models.train import train
-from models.train_job import TrainSpec, fresh_model, train_job, training_work
+from models.training.trainer import train
+from models.training.job import TrainSpec, fresh_model, train_job, training_work
 
 KINDS = ["thread", "process"]
 

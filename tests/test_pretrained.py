@@ -10,7 +10,7 @@ import torch
 from models.catalog import PRETRAINED_DIR, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import data_dir, load_dataset
-from models.train import evaluate
+from models.training.trainer import evaluate
 
 REQUIRED = {"mnist_vae2", "mnist_cvae2", "mnist_ae2", "mnist_cae16", "mnist_dcae16", "mnist_tied100",
             "mnist_untied100", "mnist_sparse100", "mnist_contractive100", "mnist_vae16", "olivetti_cvae2",

@@ -10,8 +10,9 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.errors import ConfigError, TrainingError
-from models.train import (WeightAverage, _set_lr, _warmed_loss, evaluate, main, native_bfloat16, shift_images,
-                          train, training_record)
+from models.training.cli import main
+from models.training.trainer import (WeightAverage, _set_lr, _warmed_loss, evaluate, native_bfloat16, shift_images,
+                                     train, training_record)
 
 
 @pytest.fixture(scope="module")

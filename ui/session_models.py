@@ -16,7 +16,7 @@ from models.autoencoders import Autoencoder
 from models.catalog import CatalogEntry, load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import Dataset, load_dataset
-from models.sanity import behaviour_problem
+from models.training.checks import behaviour_problem
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md
 
@@ -132,7 +132,7 @@ def current() -> ModelChoice:
 
 def fit_to_show(choice: ModelChoice) -> ModelChoice:
     """The choice, or a message and a stopped page when a session model's codes or outputs are not finite
-    and sane (models.sanity): the Train page refuses such models, and this keeps any that got in from
+    and sane (models.training.checks): the Train page refuses such models, and this keeps any that got in from
     crashing a page in its own way. Shipped models are checked by their tests."""
     if choice.name in trained_models():
         problem = _behaviour_problem(choice.cache_key, choice.model, choice.data)

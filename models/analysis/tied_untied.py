@@ -19,7 +19,7 @@ from models.autoencoders import Autoencoder
 from models.catalog import PRETRAINED_DIR
 from models.config import TrainConfig
 from models.errors import CheckpointError
-from models.train import evaluate, train
+from models.training.trainer import evaluate, train
 
 GAP_FILE = PRETRAINED_DIR / "tied_untied_gap.json"
 GAP_FORMAT = "autoencoder-explorer/tied-untied-gap/1"
@@ -72,7 +72,7 @@ class Run:
 
 def train_until_stopped(model: Autoencoder, train_x: torch.Tensor, heldout_x: torch.Tensor, config: TrainConfig,
                         patience: int, report: Callable[[dict], None] | None = None) -> Run:
-    """Train with models.train.train until the held-out loss has not improved for `patience` epochs (or
+    """Train with models.training.trainer.train until the held-out loss has not improved for `patience` epochs (or
     config.epochs run out). The train loss is re-evaluated after each epoch on clean training digits, in
     evaluation mode, so it compares like for like with the held-out loss (the running mean over an epoch's
     batches would mix weights from the whole epoch). report(stats) sees every epoch's figures."""

@@ -27,8 +27,8 @@ from models.errors import ConfigError
 from models.export import decoder_program
 from models.jobs import JobContext
 from models.analysis.latent import principal_directions
-from models.sanity import behaviour_problem
-from models.train import evaluate, train
+from models.training.checks import behaviour_problem
+from models.training.trainer import evaluate, train
 
 MAX_PARAMETERS = 10_000_000  # weights, Adam's two moments and snapshots: ~200 MB at most
 STEP_SECONDS = 0.1  # a loss point this often

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from models.autoencoders import Autoencoder
-from models.train import evaluate
+from models.training.trainer import evaluate
 
 MAX_CODE = 1e6  # shipped models' codes stay below 40; a slider or plot axis past this shows nothing useful
 MAX_LOGIT = 1e6  # decoder outputs before the output activation: a pixel is in [0, 1]
@@ -71,7 +71,7 @@ def behaviour_problem(model: Autoencoder, images: torch.Tensor) -> str | None:
 
 @dataclass(frozen=True)
 class Score:
-    terms: dict[str, float]  # mean loss terms per image, as models.train.evaluate gives them
+    terms: dict[str, float]  # mean loss terms per image, as models.training.trainer.evaluate gives them
     images: int  # held-out images scored
     total: int  # held-out images there are
     reason: str | None  # why fewer than all were scored; None when all were
