@@ -3,7 +3,7 @@ plane and decoded grid redrawn twice a second), then replayed; Stop keeps the be
 
 Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every page,
 also when the run ends while the student is on another page. The maths lives in models/; the pool and the runs
-in models/jobs.py, models/training/job.py and pages/train_runs.py; the live view in pages/train_live.py.
+in models/jobs/, models/training/job.py and pages/train_runs.py; the live view in pages/train_live.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The server's job pool (models/jobs.py): at most N jobs at a time, in the order they came, cancel, time cap,
+"""The server's job pool (models/jobs/): at most N jobs at a time, in the order they came, cancel, time cap,
 estimates, failures that end one job with a message; and training runs through it (models/training/job.py), whose
 frames are the model as it was then, which keep their last good weights when they fail or go NaN."""
 

@@ -27,7 +27,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.job_workers import (CANCELLED, DONE, END, FAILED, PROGRESS, QUEUED, RUNNING, STARTED,  # noqa: F401
+from models.jobs.workers import (CANCELLED, DONE, END, FAILED, PROGRESS, QUEUED, RUNNING, STARTED,  # noqa: F401
                                 JobContext, WorkerContext, init_process, run, run_in_process, warm)
 
 LOG = logging.getLogger("autoencoder_explorer")
@@ -109,7 +109,7 @@ class JobPool:
             self._mp = WorkerContext()
             self._flags = self._mp.Array("b", slots, lock=False)
             self._messages = self._mp.Queue()
-            self._messages.cancel_join_thread()  # exiting never waits on this queue (job_workers.init_process)
+            self._messages.cancel_join_thread()  # exiting never waits on this queue (workers.init_process)
             self._closed = threading.Event()
             self._listener = threading.Thread(target=self._listen, name="aex-jobs-listener", daemon=True)
             self._listener.start()
