@@ -18,7 +18,7 @@ import torch
 from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
-from models.export import DecoderProgram
+from models.decoder_program import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
 from models.analysis.latent import Principal
 from models.training.trainer import TrainResult, training_record

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
-from models.export import decoder_program
+from models.decoder_program import decoder_program
 from ui.latent_plane.payload import unpack
 
 ROOT = Path(__file__).resolve().parents[1]

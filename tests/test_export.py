@@ -11,7 +11,7 @@ from torch import nn
 from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.errors import ConfigError
-from models.export import decoder_program, run_program
+from models.decoder_program import decoder_program, run_program
 
 CONFIGS = {
     "dense ae": ModelConfig(),

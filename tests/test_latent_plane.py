@@ -13,7 +13,7 @@ import torch
 from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset
-from models.export import decoder_program
+from models.decoder_program import decoder_program
 from models.analysis.latent import principal_directions
 from ui.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
 from pages.latent_plots import SliderRange

@@ -24,7 +24,7 @@ from models.autoencoders import Autoencoder, build_model, code_range_axis
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.errors import ConfigError
-from models.export import decoder_program
+from models.decoder_program import decoder_program
 from models.jobs import JobContext
 from models.analysis.latent import principal_directions
 from models.training.checks import behaviour_problem

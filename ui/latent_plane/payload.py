@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from models.export import DecoderProgram
+from models.decoder_program import DecoderProgram
 
 MAGIC = b"AEX1"
 

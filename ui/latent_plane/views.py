@@ -11,7 +11,7 @@ import torch
 
 from models.autoencoders import Autoencoder
 from models.data import Dataset
-from models.export import decoder_program
+from models.decoder_program import decoder_program
 from models.analysis.latent import Principal
 from ui.latent_plane.payload import PlaneSpec, pack
 from ui.pictures import to_uint8
