@@ -9,8 +9,8 @@ import streamlit as st
 from models.analysis.tied_untied import learning_curve, parameter_count
 from ui.legacy_pages import ensure_routed
 from ui.session_models import catalog, get_choice
-from pages.feature_plots import VIEWS as FEATURE_VIEWS
-from pages.feature_questions import gap_table, held_out_decodings
+from ui.features.plots import VIEWS as FEATURE_VIEWS
+from ui.features.questions import gap_table, held_out_decodings
 from models.analysis.feature_findings import gap_findings
 
 

@@ -6,7 +6,7 @@ import torch
 from models.analysis.image_quality import image_quality
 from models.noise import NOISE_TYPES, corrupt
 from ui import pictures
-from pages import recon_plots as rp
+from ui.reconstructions import plots as rp
 from ui.messages import escape_md
 from ui.query import query_choice, query_float, set_query, state_from_query
 from ui.session_models import ModelChoice, config_of, current, model_names

@@ -1,6 +1,6 @@
 """Hidden-unit features: what each unit of a single-layer autoencoder reads and writes, two models side by side.
 
-Answers the two questions of the lesson with numbers from the two models picked here (pages/feature_questions.py):
+Answers the two questions of the lesson with numbers from the two models picked here (ui/features/questions.py):
 tied (W′ = Wᵀ) against untied decoder weights, and decoding with f against undoing the encoder with f⁻¹.
 """
 
@@ -19,9 +19,9 @@ from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
 from ui.sidebar import pick_name
 from ui.projector import cleared_slot, key_picture, presenting
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
+from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
                                  config_summary, enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
-from pages.feature_questions import decodings_section, reactivation_section, tied_section
+from ui.features.questions import decodings_section, reactivation_section, tied_section
 from ui.pictures import png_bytes, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")

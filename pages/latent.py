@@ -1,6 +1,6 @@
 """Latent manifold: walk the code space of the sidebar's model, interpolate, sample, and see a plain AE's holes.
 
-The Manifold tab centres on the latent plane (pages/latent_explore.py): it decodes under the pointer in the
+The Manifold tab centres on the latent plane (ui/latent/explore.py): it decodes under the pointer in the
 browser, and its pins and sliders rerun one fragment. Only the open tab runs (the tab is in the URL).
 """
 
@@ -18,12 +18,12 @@ from models.analysis.latent import traversal_codes
 from ui.messages import escape_md, report_unexpected, show_error
 from ui.query import query_choice, query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, current, held_out_codes
-from pages.axis_labels import labelled_grid
+from ui.latent.axis_labels import labelled_grid
 from ui.projector import scaled
 from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
-from pages.latent_explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
-from pages.latent_holes import holes_tab
-from pages.latent_plots import dimension_spread, grid_axes
+from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
+from ui.latent.holes import holes_tab
+from ui.latent.plots import dimension_spread, grid_axes
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
 FACES_GRID_DEFAULT = 7  # 64×64 faces: fewer, larger cells, so each face reads on a projector

@@ -7,12 +7,13 @@ import torch
 
 from models.errors import AutoencoderError
 from ui import pictures
-from pages import recon_plots as rp
+from models.data import photos
+from ui.reconstructions import plots as rp
 from ui.messages import escape_md
 from ui.query import query_choice, query_int, set_query, state_from_query
 from ui.session_models import DATASET_TITLES, ModelChoice, current, held_out_codes
 from ui.projector import scaled
-from pages.latent_explore import draw_plane, free_pin
+from ui.latent.explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane
 
 ALL = "all"
@@ -157,7 +158,7 @@ def upload_input(choice: ModelChoice, shape: tuple, digits: bool) -> None:
         st.caption(f"The photo is turned to gray, centre-cropped and resized to {shape[1]}×{shape[2]}.")
     if uploaded is not None:
         try:
-            x, gray, notes = rp.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
+            x, gray, notes = photos.prepare_upload(uploaded.getvalue(), uploaded.name, shape, digits)
         except AutoencoderError as error:
             st.error(f"Could not use this upload: {escape_md(error)}")
         else:
@@ -183,7 +184,7 @@ def draw_input(choice: ModelChoice, shape: tuple, digits: bool) -> None:
                            height=280, drawing_mode="freedraw", return_image_data=True, key="draw")
     with draw_result:
         try:
-            x = rp.drawing_to_input(canvas.image_data, shape)
+            x = photos.drawing_to_input(canvas.image_data, shape)
         except AutoencoderError as error:
             st.error(f"Could not read the drawing: {escape_md(error)}")
             return

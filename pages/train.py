@@ -3,7 +3,7 @@ plane and decoded grid redrawn twice a second), then replayed; Stop keeps the be
 
 Every model trained (or uploaded) here joins this session's model list, so the sidebar offers it on every page,
 also when the run ends while the student is on another page. The maths lives in models/; the pool and the runs
-in models/jobs/, models/training/job.py and pages/train_runs.py; the live view in pages/train_live.py.
+in models/jobs/, models/training/job.py and ui/train/runs.py; the live view in ui/train/live.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, report_unexpected, show_error
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
 from ui.pictures import loss_curve
-from pages.train_live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
-from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
-from pages.train_support import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS,
+from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
+from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
+from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS,
                                  USER_SIDES, TrainForm, accept_checkpoint_upload, build_configs, check_size,
                                  cli_command, describe, epoch_table, epochs_text, few_steps_warning, loss_label,
                                  new_name)

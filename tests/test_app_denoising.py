@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from models.config import ModelConfig
-from pages import recon_plots as rp
+from ui.reconstructions import plots as rp
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}

@@ -15,7 +15,7 @@ from models.config import ModelConfig
 from models.data import Dataset, load_dataset
 from models.training.trainer import evaluate
 from ui.session_models import TRAINED_KEY, ModelChoice
-from pages.train_support import checked_record
+from ui.train.form import checked_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The Hidden-unit features page, its pictures (pages/feature_plots.py), its sentences (models/analysis/feature_findings.py) and
+"""The Hidden-unit features page, its pictures (ui/features/plots.py), its sentences (models/analysis/feature_findings.py) and
 the per-unit maths (models/analysis/unit_features.py)."""
 
 import json
@@ -17,7 +17,7 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
 from models.analysis.unit_features import max_activating_inputs, unit_features
-from pages.feature_plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, VIEWS, config_summary, inverse_rgb,
+from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, VIEWS, config_summary, inverse_rgb,
                                  signed_uint8, unit_grid)
 from ui.pictures import percentile_stretch, to_uint8
 
@@ -536,7 +536,7 @@ def test_curve_summary_without_history_says_it_is_not_recorded():
 
 # --- the new pictures -------------------------------------------------------------------------------------------------
 def test_painted_rgb_clips_finite_pixels_and_paints_inf_and_nan():
-    from pages.feature_plots import NAN_COLOUR, painted_rgb  # noqa: PLC0415
+    from ui.features.plots import NAN_COLOUR, painted_rgb  # noqa: PLC0415
 
     values = np.array([[[[-3.0, 0.5, 2.0, np.inf, -np.inf, np.nan]]]])
     rgb = painted_rgb(values)
@@ -548,7 +548,7 @@ def test_painted_rgb_clips_finite_pixels_and_paints_inf_and_nan():
 
 
 def test_rgb_rows_stacks_rows_and_enlarges():
-    from pages.feature_plots import rgb_rows  # noqa: PLC0415
+    from ui.features.plots import rgb_rows  # noqa: PLC0415
 
     rows = [np.zeros((10, 28, 28, 3), dtype=np.uint8), np.full((10, 28, 28, 3), 255, dtype=np.uint8)]
     picture = rgb_rows(rows, per_row=4, target=240)
@@ -621,7 +621,7 @@ def test_to_uint8_keeps_min_max_by_default_and_refuses_an_unknown_stretch():
 
 
 def test_painted_rgb_stretch_clips_a_finite_outlier_and_still_paints_non_finite_pixels():
-    from pages.feature_plots import painted_rgb  # noqa: PLC0415
+    from ui.features.plots import painted_rgb  # noqa: PLC0415
 
     tile = _outlier_tile()
     tile[7, 7] = np.inf

@@ -491,12 +491,12 @@ def test_a_model_whose_codes_are_not_finite_gets_a_message_not_a_crash(latent):
 
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_an_unexpected_error_shows_a_short_message_and_no_server_path(monkeypatch):
-    import pages.latent_explore
+    import ui.latent.explore
 
     def broken(*args, **kwargs):
         raise RuntimeError("/srv/autoencoder/secret.py line 12 exploded")
 
-    monkeypatch.setattr(pages.latent_explore, "nearest_code", broken)
+    monkeypatch.setattr(ui.latent.explore, "nearest_code", broken)
     at = open_page(VAE2)
     messages = [e.value for e in at.error]
     assert any("Something unexpected went wrong while drawing the latent page (RuntimeError)" in m for m in messages)

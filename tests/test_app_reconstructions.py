@@ -15,7 +15,8 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
 from models.errors import DataError
-from pages import recon_plots as rp
+from models.data import photos
+from ui.reconstructions import plots as rp
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -173,7 +174,7 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
     data = json.loads(json.loads(bridge.proto.json)["view"])
     model = load_checkpoint(CATALOG["mnist_vae2"].path)[0]
-    x, _, _ = rp.prepare_upload(digit_png(), "zero.png", (1, 28, 28), digits=True)
+    x, _, _ = photos.prepare_upload(digit_png(), "zero.png", (1, 28, 28), digits=True)
     code = model.embed(x)[0]
     assert data["overlays"][0]["point"] == pytest.approx(code.tolist(), abs=1e-5)
     x0, x1, y0, y1 = data["extent"]
@@ -191,22 +192,22 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
 # --- the plain helpers --------------------------------------------------------------------------------
 def test_photo_of_a_dark_digit_becomes_an_mnist_like_input():
     digit = load_dataset("mnist", source="bundled").test[0, 0].numpy()
-    x, gray, notes = rp.prepare_upload(digit_png(), "photo.png", (1, 28, 28), digits=True)
+    x, gray, notes = photos.prepare_upload(digit_png(), "photo.png", (1, 28, 28), digits=True)
     assert x.shape == (1, 1, 28, 28) and x.dtype == torch.float32
     assert gray.shape == (240, 320)
     assert any("inverted" in note for note in notes)
     assert float(x.min()) == 0.0 and float(x.max()) == pytest.approx(1.0, abs=0.05)
-    assert np.corrcoef(x.numpy().ravel(), rp.centre_digit(digit).ravel())[0, 1] > 0.9
+    assert np.corrcoef(x.numpy().ravel(), photos.centre_digit(digit).ravel())[0, 1] > 0.9
 
 
 def test_light_on_dark_upload_is_not_inverted():
-    x, _, notes = rp.prepare_upload(digit_png(background=10, ink=240), "dark.png", (1, 28, 28), digits=True)
+    x, _, notes = photos.prepare_upload(digit_png(background=10, ink=240), "dark.png", (1, 28, 28), digits=True)
     assert not any("inverted" in note for note in notes)
     assert x[0, 0, 0, 0] == 0.0  # background stays black
 
 
 def test_face_upload_is_cropped_and_resized_not_inverted():
-    x, _, notes = rp.prepare_upload(digit_png(), "face.png", (1, 64, 64), digits=False)
+    x, _, notes = photos.prepare_upload(digit_png(), "face.png", (1, 64, 64), digits=False)
     assert x.shape == (1, 1, 64, 64)
     assert not any("inverted" in note for note in notes)
 
@@ -224,7 +225,7 @@ def gif_bytes() -> bytes:
 ], ids=["empty", "gif", "truncated"])
 def test_bad_uploads_raise_data_errors_naming_the_file(make, problem):
     with pytest.raises(DataError, match=problem) as info:
-        rp.prepare_upload(make(), "mine.png", (1, 28, 28), digits=True)
+        photos.prepare_upload(make(), "mine.png", (1, 28, 28), digits=True)
     assert "mine.png" in str(info.value)
 
 
@@ -232,13 +233,13 @@ def test_blank_photo_is_refused():
     buffer = io.BytesIO()
     Image.new("L", (50, 50), color=255).save(buffer, format="PNG")
     with pytest.raises(DataError, match="background"):
-        rp.prepare_upload(buffer.getvalue(), "blank.png", (1, 28, 28), digits=True)
+        photos.prepare_upload(buffer.getvalue(), "blank.png", (1, 28, 28), digits=True)
 
 
 def test_centre_digit_fits_the_box_and_centres_the_mass():
     ink = np.zeros((280, 280), dtype=np.float32)
     ink[20:200, 30:90] = 1.0  # a tall bar near the top-left corner
-    x = rp.centre_digit(ink)
+    x = photos.centre_digit(ink)
     rows, cols = np.flatnonzero(x.max(1) > 0.1), np.flatnonzero(x.max(0) > 0.1)
     assert rows[-1] - rows[0] + 1 <= 21 and cols[-1] - cols[0] + 1 <= 8  # longer side 20, aspect kept
     yy, xx = np.mgrid[:28, :28]
@@ -248,10 +249,10 @@ def test_centre_digit_fits_the_box_and_centres_the_mass():
 def test_drawing_becomes_a_centred_input_and_an_empty_canvas_gives_none():
     rgba = np.zeros((280, 280, 4), dtype=np.uint8)
     rgba[..., 3] = 255
-    assert rp.drawing_to_input(rgba, (1, 28, 28)) is None
-    assert rp.drawing_to_input(None, (1, 28, 28)) is None
+    assert photos.drawing_to_input(rgba, (1, 28, 28)) is None
+    assert photos.drawing_to_input(None, (1, 28, 28)) is None
     rgba[40:240, 200:230, :3] = 255  # a white stroke on the right
-    x = rp.drawing_to_input(rgba, (1, 28, 28))
+    x = photos.drawing_to_input(rgba, (1, 28, 28))
     assert x.shape == (1, 1, 28, 28)
     cols = np.flatnonzero(x[0, 0].numpy().max(0) > 0.1)
     assert 10 <= cols.mean() <= 17  # moved to the middle

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import pages.train_runs as train_runs
+import ui.train.runs as train_runs
 from models.checkpoint import to_bytes
 from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
@@ -29,13 +29,13 @@ from models.jobs import RUNNING, JobPool
 from models.training.job import Frames, TrainSpec, train_job, training_work
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.latent_plane.payload import unpack
-from pages.train_live import seconds_text
-from pages.train_runs import MAX_SESSION_MODELS, Inbox, TrainingRun
-from pages.train_support import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
+from ui.train.live import seconds_text
+from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun
+from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
                                  parse_hidden, read_checkpoint_upload)
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # pages/train_live.py's keys
+RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from models.catalog import load_catalog
-from pages.feature_plots import VIEWS
+from ui.features.plots import VIEWS
 from tests.test_browser import ARTIFACTS, assert_no_exception, browser, page, server, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from models.analysis.latent import REGIONS, Holes, holes, region_axes
-from pages.axis_labels import MAX_TICKS, labelled_grid, tick_cells
+from ui.latent.axis_labels import MAX_TICKS, labelled_grid, tick_cells
 from ui.pictures import enlarge, tile
 from models.analysis.holes_findings import Side, holes_explanation, like_for_like
 

@@ -18,7 +18,7 @@ from models.config import ModelConfig
 from models.data import load_dataset
 from models.errors import AutoencoderError
 from models.training.checks import behaviour_problem
-from pages.train_support import (BATCH_SIZES, LEARNING_RATES, TrainForm, accept_checkpoint_upload, build_configs,
+from ui.train.form import (BATCH_SIZES, LEARNING_RATES, TrainForm, accept_checkpoint_upload, build_configs,
                                  fresh_model)
 
 SEED = 9

@@ -28,8 +28,8 @@ from models.training.checks import behaviour_problem, score_heldout, work_per_im
 from models.training.trainer import evaluate
 from ui.messages import escape_md
 from ui.session_models import TRAINED_KEY, ModelChoice
-from pages.latent_plots import SLIDER_LIMIT, slider_range
-from pages.train_support import TrainForm, accept_checkpoint_upload, build_configs, parse_hidden
+from ui.latent.plots import SLIDER_LIMIT, slider_range
+from ui.train.form import TrainForm, accept_checkpoint_upload, build_configs, parse_hidden
 from tests.test_app_train import finish_training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -417,7 +417,7 @@ def test_fractional_hidden_sizes_are_refused_like_a_fractional_latent(raw, messa
 
 
 def test_an_unexpected_error_shows_a_short_message_and_logs_the_traceback(monkeypatch, caplog):
-    import pages.train_support as support
+    import ui.train.form as support
 
     def broken(files, load_data):
         raise RuntimeError("/srv/secret/path/models/thing.py exploded")

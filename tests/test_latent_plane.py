@@ -16,7 +16,7 @@ from models.data import Dataset
 from models.decoder_program import decoder_program
 from models.analysis.latent import principal_directions
 from ui.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
-from pages.latent_plots import SliderRange
+from ui.latent.plots import SliderRange
 from ui.latent_plane.views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,
                                pca_plane, plane_payload)
 

@@ -1,4 +1,4 @@
-"""The Latent manifold page's helpers: slider ranges (pages/latent_plots.py), principal directions
+"""The Latent manifold page's helpers: slider ranges (ui/latent/plots.py), principal directions
 and the holes measure (models/analysis/latent.py)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from models.autoencoders import code_range_axis, gaussian_grid_axis
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
-from pages import latent_plots as lp
+from ui.latent import plots as lp
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
 

@@ -27,7 +27,7 @@ from models.training.job import SECONDS_PER_UNIT, worker_setup
 from ui.session_models import ModelChoice
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
-from pages.train_support import MAX_SECONDS, epochs_text
+from ui.train.form import MAX_SECONDS, epochs_text
 
 MAX_SESSION_MODELS = 8  # models a session keeps (trained and uploaded); the oldest goes first
 MAX_POINTS = 2000  # loss points kept per run (every other one dropped beyond)

@@ -16,7 +16,7 @@ from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table
 from ui.messages import escape_md
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice
-from pages.feature_plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
+from ui.features.plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
 from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
                                 gap_rows, reactivation_findings, shown_outside_shares)
 from ui.pictures import png_bytes

@@ -13,8 +13,8 @@ from ui.session_models import ModelChoice, held_out_codes, model_names, title_of
 from ui.sidebar import pick_model
 from ui.projector import scaled
 from models.analysis.holes_findings import Side, holes_explanation
-from pages.latent_explore import draw_plane, free_pin, show
-from pages.latent_plots import tile_marked
+from ui.latent.explore import draw_plane, free_pin, show
+from ui.latent.plots import tile_marked
 from ui.latent_plane.views import codes_plane
 
 HOLES_GRID = 15

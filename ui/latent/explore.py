@@ -21,7 +21,7 @@ from ui.query import query_float, set_query, state_from_query
 from ui.session_models import ModelChoice
 from ui.latent_plane import bridge, plane
 from ui.pictures import enlarge, to_uint8, zoom_factor
-from pages.latent_plots import SliderRange, grid_axes, slider_range
+from ui.latent.plots import SliderRange, grid_axes, slider_range
 from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 
 PC_COUNT, PC_LIMIT, PC_STEP = 4, 3.0, 0.02  # sliders on the top principal directions, ±3 standard deviations

@@ -1,6 +1,6 @@
 """The Train page's plain parts (no streamlit, so they test directly): the form's values turned into configs,
 what the form warns about, the words for a model and its losses, and checkpoint uploads. Runs themselves train
-in the server's pool (pages/train_runs.py, models/training/job.py)."""
+in the server's pool (ui/train/runs.py, models/training/job.py)."""
 
 from __future__ import annotations
 
