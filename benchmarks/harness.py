@@ -1,5 +1,6 @@
-"""What the browser benchmarks share: Streamlit servers on loopback ports, headless Chromium, waiting for a rerun
-to settle, and a server's CPU time read from /proc."""
+"""The one browser harness, shared by the browser tests (tests/browser/) and the benchmarks: Streamlit servers on
+loopback ports, Debian's headless Chromium (never `playwright install`), waiting for a rerun to settle, and a
+server's CPU time and memory read from /proc."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots and server logs of the browser tests
+PAGES = ["", "reconstructions", "denoising", "features", "latent", "train", "about"]  # the app's URL paths
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -56,8 +59,8 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
     raise RuntimeError(f"server for {url} not healthy after {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
 
-def wait_idle(page, timeout_ms: int = 90_000) -> None:
-    """Until the script state is notRunning and stays so for ~0.5 s."""
+def wait_not_running(page, timeout_ms: int = 90_000) -> None:
+    """Until the script state is notRunning and stays so for ~0.5 s (the benchmarks' wait)."""
     for _ in range(40):
         page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
                                "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout_ms)
@@ -65,6 +68,73 @@ def wait_idle(page, timeout_ms: int = 90_000) -> None:
         if page.get_by_test_id("stApp").get_attribute("data-test-script-state") == "notRunning":
             return
     raise RuntimeError(f"{page.url} never settled")
+
+
+@contextlib.contextmanager
+def running_app(log_name: str, launcher: tuple[str, ...] = ("-m", "streamlit"), address: str = "127.0.0.1",
+                env: dict | None = None):
+    """`python <launcher> run app.py` on a free port until the block ends; yields the app's loopback URL.
+    Its output goes to test-artifacts/<log_name>."""
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / log_name).open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, *launcher, "run", "app.py", "--server.port", str(port), "--server.address", address,
+             "--server.headless", "true"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / log_name}")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's headless Chromium under Playwright, until the block ends."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (a test tool, not an app dependency)
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError("Debian's chromium is missing: run scripts/setup.sh --dev")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_idle(page, timeout=90_000) -> None:
+    """Wait until the app is connected and its script (or fragment) run has finished and stayed finished."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
+    page.wait_for_timeout(300)  # a widget's change reaches the server after a short debounce
+    deadline = time.time() + timeout / 1000
+    quiet = 0
+    while time.time() < deadline:
+        state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        quiet = quiet + 1 if state == "notRunning" else 0
+        if quiet >= 4:
+            return
+        page.wait_for_timeout(150)
+    raise AssertionError("the app did not finish running")
+
+
+def assert_no_exception(page, name: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
 
 
 def cpu_seconds(pid: int) -> float:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, percentile, serve,  # noqa: E402
-                                wait_healthy, wait_idle)
+                                wait_healthy, wait_not_running)
 
 WARMUP = 3
 CAPTION = "slider z"  # the caption prefix of the reference's image
@@ -127,7 +127,7 @@ def open_target(context, target: Target) -> None:
     page.on("websocket", on_socket)
     page.on("pageerror", lambda error: target.errors.append(str(error)))
     page.goto(target.url, wait_until="domcontentloaded", timeout=90_000)
-    wait_idle(page)
+    wait_not_running(page)
     target.page, target.slider = page, page.get_by_role("slider", name="z1").first
     target.received.clear()
 
@@ -269,7 +269,7 @@ def class_at_once(app_url: str, pid: int, sessions: int, hovers: int, steps: int
                         failed += 1
                         target.errors.append(f"step: {error}")
                 for target in targets:
-                    wait_idle(target.page)
+                    wait_not_running(target.page)
             step_cpu = cpu_seconds(pid) - cpu
         finally:
             browser.close()

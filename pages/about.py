@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from models.analysis.feature_findings import gap_findings
 from models.analysis.tied_untied import learning_curve, parameter_count
-from ui.legacy_pages import ensure_routed
-from ui.session_models import catalog, get_choice
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 from ui.features.questions import gap_table, held_out_decodings
-from models.analysis.feature_findings import gap_findings
+from ui.legacy_pages import ensure_routed
+from ui.session_models import catalog, get_choice
 
 
 @dataclass(frozen=True)

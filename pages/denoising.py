@@ -6,12 +6,12 @@ import torch
 from models.analysis.image_quality import image_quality
 from models.noise import NOISE_TYPES, corrupt
 from ui import pictures
-from ui.reconstructions import plots as rp
 from ui.messages import escape_md
+from ui.projector import presenting, scaled
 from ui.query import query_choice, query_float, set_query, state_from_query
+from ui.reconstructions import plots as rp
 from ui.session_models import ModelChoice, config_of, current, model_names
 from ui.sidebar import pick_model
-from ui.projector import presenting, scaled
 
 N_IMAGES = 8
 IMAGE_SEED = 0  # the same held-out images on every visit

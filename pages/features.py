@@ -10,19 +10,30 @@ import numpy as np
 import streamlit as st
 
 from models.analysis.decodings import held_out_recon
+from models.analysis.unit_features import UnitFeatures, unit_features
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from models.analysis.unit_features import UnitFeatures, unit_features
+from ui.features.plots import (
+    ABOVE_COLOUR,
+    BELOW_COLOUR,
+    MAX_GRID_UNITS,
+    TILE_STRETCH,
+    VIEWS,
+    config_summary,
+    enlarge_picture,
+    grid_columns,
+    inverse_rgb,
+    signed_uint8,
+    unit_grid,
+)
+from ui.features.questions import decodings_section, reactivation_section, tied_section
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md
+from ui.pictures import png_bytes, to_uint8, zoom_factor
+from ui.projector import cleared_slot, key_picture, presenting
 from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
 from ui.sidebar import pick_name
-from ui.projector import cleared_slot, key_picture, presenting
-from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS,
-                                 config_summary, enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
-from ui.features.questions import decodings_section, reactivation_section, tied_section
-from ui.pictures import png_bytes, to_uint8, zoom_factor
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
 OWN_PICKERS = "This page has its own two model pickers; the sidebar's model is not used here."

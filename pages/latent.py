@@ -12,18 +12,18 @@ import numpy as np
 import streamlit as st
 import torch
 
+from models.analysis.latent import traversal_codes
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from models.errors import AutoencoderError
-from models.analysis.latent import traversal_codes
-from ui.messages import escape_md, report_unexpected, show_error
-from ui.query import query_choice, query_int, set_query, state_from_query
-from ui.session_models import ModelChoice, current, held_out_codes
 from ui.latent.axis_labels import labelled_grid
-from ui.projector import scaled
-from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
 from ui.latent.holes import holes_tab
 from ui.latent.plots import dimension_spread, grid_axes
+from ui.messages import escape_md, report_unexpected, show_error
+from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
+from ui.projector import scaled
+from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.session_models import ModelChoice, current, held_out_codes
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
 FACES_GRID_DEFAULT = 7  # 64×64 faces: fewer, larger cells, so each face reads on a projector

@@ -5,16 +5,16 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from models.data import photos
 from models.errors import AutoencoderError
 from ui import pictures
-from models.data import photos
-from ui.reconstructions import plots as rp
-from ui.messages import escape_md
-from ui.query import query_choice, query_int, set_query, state_from_query
-from ui.session_models import DATASET_TITLES, ModelChoice, current, held_out_codes
-from ui.projector import scaled
 from ui.latent.explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane
+from ui.messages import escape_md
+from ui.projector import scaled
+from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.reconstructions import plots as rp
+from ui.session_models import DATASET_TITLES, ModelChoice, current, held_out_codes
 
 ALL = "all"
 PER_ROW = 8

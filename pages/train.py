@@ -17,14 +17,30 @@ from models.jobs import PoolFull
 from models.training.job import TrainSpec, train_job, training_work
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, report_unexpected, show_error
-from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
 from ui.pictures import loss_curve
+from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
+from ui.train.form import (
+    BATCH_SIZES,
+    DATASETS,
+    LEARNING_RATES,
+    MAX_EPOCHS,
+    MAX_SECONDS,
+    REGULARISERS,
+    USER_SIDES,
+    TrainForm,
+    accept_checkpoint_upload,
+    build_configs,
+    check_size,
+    cli_command,
+    describe,
+    epoch_table,
+    epochs_text,
+    few_steps_warning,
+    loss_label,
+    new_name,
+)
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
-from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS,
-                                 USER_SIDES, TrainForm, accept_checkpoint_upload, build_configs, check_size,
-                                 cli_command, describe, epoch_table, epochs_text, few_steps_warning, loss_label,
-                                 new_name)
 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload

@@ -25,11 +25,17 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from models.analysis.tied_untied import (  # noqa: E402
+    GAP_FILE,
+    GapRow,
+    gap_document,
+    load_gap_table,
+    parameter_count,
+    train_until_stopped,
+)
 from models.autoencoders import build_model  # noqa: E402
 from models.config import ModelConfig, TrainConfig  # noqa: E402
 from models.data import load_dataset  # noqa: E402
-from models.analysis.tied_untied import (GAP_FILE, GapRow, gap_document, load_gap_table, parameter_count,  # noqa: E402
-                                   train_until_stopped)
 
 
 def subset(x: torch.Tensor, size: int, seed: int) -> torch.Tensor:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-
 STRETCH_PERCENTILE = 1.0  # normalise="percentile": each image from its 1st to its 99th percentile
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-
 DATASETS = ("mnist", "fashion-mnist", "olivetti", "lfw")
 SOURCES = ("auto", "bundled", "local", "download")
 

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.errors import DataError
 from models.data.datasets import Dataset, _make, _one_line
 from models.data.sources import _candidate_dirs, _download_dir, _find, _looked_in, _shown
-
+from models.errors import DataError
 
 OLIVETTI_FILE = "olivettifaces.mat"
 

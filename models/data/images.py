@@ -9,7 +9,6 @@ import numpy as np
 
 from models.errors import DataError
 
-
 # Uploads: anything bigger than this is refused from the header, before any pixel is decoded
 # (50 MP still admits a 48 MP phone photo; JPEGs are decoded at reduced scale anyway).
 _MAX_IMAGE_PIXELS = 50_000_000

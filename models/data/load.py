@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import replace
 
-from models.errors import DataError
-from models.data.datasets import DATASETS, Dataset, SOURCES
+from models.data.datasets import DATASETS, SOURCES, Dataset
 from models.data.faces import _lfw_dataset, _load_olivetti
 from models.data.images import _MAX_IMAGE_SIDE
 from models.data.mnist import _TORCHVISION_FOLDER, _load_mnist_like
-from models.data.sources import data_dir
+from models.errors import DataError
 
 
 def load_dataset(name: str, source: str = "auto", data_dir: str | None = None,

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.errors import DataError
 from models.data.datasets import Dataset, _make, _one_line, _permutation_split, _with_note
 from models.data.sources import _candidate_dirs, _download_dir, _looked_in, _shown
-
+from models.errors import DataError
 
 # torchvision's layout: <root>/<class name>/raw/<uncompressed IDX files>.
 _TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 _REPO = Path(__file__).resolve().parents[2]
 _DEFAULT_DIRS = (_REPO / "data", _REPO.parent / "shared" / "data")
 

@@ -7,18 +7,16 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from models.errors import DataError
 from models.data.datasets import Dataset, _make, _permutation_split
 from models.data.images import _decode_pixels, decode_image
 from models.data.load import _check_size
-
+from models.errors import DataError
 
 _OS_METADATA = {"__MACOSX", "Thumbs.db", "desktop.ini"}
 

@@ -27,8 +27,22 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.jobs.workers import (CANCELLED, DONE, END, FAILED, PROGRESS, QUEUED, RUNNING, STARTED,  # noqa: F401
-                                JobContext, WorkerContext, init_process, run, run_in_process, warm)
+from models.jobs.workers import (  # noqa: F401
+    CANCELLED,
+    DONE,
+    END,
+    FAILED,
+    PROGRESS,
+    QUEUED,
+    RUNNING,
+    STARTED,
+    JobContext,
+    WorkerContext,
+    init_process,
+    run,
+    run_in_process,
+    warm,
+)
 
 LOG = logging.getLogger("autoencoder_explorer")
 WORKERS_ENV, KIND_ENV = "AEX_TRAIN_WORKERS", "AEX_TRAIN_POOL"

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.analysis.latent import principal_directions
 from models.autoencoders import Autoencoder, build_model, code_range_axis
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
-from models.errors import ConfigError
 from models.decoder_program import decoder_program
+from models.errors import ConfigError
 from models.jobs import JobContext
-from models.analysis.latent import principal_directions
 from models.training.checks import behaviour_problem
 from models.training.trainer import evaluate, train
 

@@ -10,16 +10,24 @@ import streamlit as st
 
 from models.analysis import tied_untied
 from models.analysis.decodings import Decodings, Reactivation, compare_decodings, reactivation
+from models.analysis.feature_findings import (
+    curve_summary,
+    decoding_findings,
+    decoding_table,
+    decoding_verdict,
+    gap_findings,
+    gap_rows,
+    reactivation_findings,
+    shown_outside_shares,
+)
+from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
+from ui.features.plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
 from ui.messages import escape_md
+from ui.pictures import png_bytes
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice
-from ui.features.plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
-from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_table, decoding_verdict, gap_findings,
-                                gap_rows, reactivation_findings, shown_outside_shares)
-from ui.pictures import png_bytes
 
 SHOWN = 8  # held-out images per decoding row
 UNITS_SHOWN = 8  # units per reactivation row

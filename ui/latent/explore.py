@@ -13,16 +13,16 @@ import numpy as np
 import streamlit as st
 import torch
 
+from models.analysis.latent import Principal, principal_directions
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import AutoencoderError
-from models.analysis.latent import Principal, principal_directions
+from ui.latent.plots import SliderRange, grid_axes, slider_range
+from ui.latent_plane import bridge, plane
+from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 from ui.messages import escape_md, report_unexpected, show_error
+from ui.pictures import enlarge, to_uint8, zoom_factor
 from ui.query import query_float, set_query, state_from_query
 from ui.session_models import ModelChoice
-from ui.latent_plane import bridge, plane
-from ui.pictures import enlarge, to_uint8, zoom_factor
-from ui.latent.plots import SliderRange, grid_axes, slider_range
-from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 
 PC_COUNT, PC_LIMIT, PC_STEP = 4, 3.0, 0.02  # sliders on the top principal directions, ±3 standard deviations
 SINGLE_PX = 150  # the pinned panel's pictures

@@ -6,16 +6,16 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from models.analysis.latent import HOLE_RADIUS, REGIONS, holes, region_axes
-from ui.messages import escape_md
-from ui.query import query_choice, set_query, state_from_query
-from ui.session_models import ModelChoice, held_out_codes, model_names, title_of
-from ui.sidebar import pick_model
-from ui.projector import scaled
 from models.analysis.holes_findings import Side, holes_explanation
+from models.analysis.latent import HOLE_RADIUS, REGIONS, holes, region_axes
 from ui.latent.explore import draw_plane, free_pin, show
 from ui.latent.plots import tile_marked
 from ui.latent_plane.views import codes_plane
+from ui.messages import escape_md
+from ui.projector import scaled
+from ui.query import query_choice, set_query, state_from_query
+from ui.session_models import ModelChoice, held_out_codes, model_names, title_of
+from ui.sidebar import pick_model
 
 HOLES_GRID = 15
 GRID_PX = 400

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import torch
 
+from models.analysis.latent import Principal
 from models.autoencoders import Autoencoder
 from models.data import Dataset
 from models.decoder_program import decoder_program
-from models.analysis.latent import Principal
+from ui.latent.plots import SliderRange, nice_step
 from ui.latent_plane.payload import PlaneSpec, pack
 from ui.pictures import to_uint8
-from ui.latent.plots import SliderRange, nice_step
 
 # Above these a decoder stays on the server: the payload would take long to send, or a decode a frame to run.
 MAX_BROWSER_WEIGHTS = 8_000_000  # floats: 32 MB

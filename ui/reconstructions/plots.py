@@ -8,7 +8,6 @@ import numpy as np
 
 from ui.pictures import enlarge, tile
 
-
 ERROR_LABELS = {"bce": "BCE per image", "mse": "½‖x−x̂‖² per image"}
 NOISE_TITLES = {"gaussian": "Gaussian", "masking": "Masking", "salt_pepper": "Salt and pepper"}
 

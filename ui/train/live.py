@@ -17,8 +17,8 @@ import streamlit as st
 from models.jobs import QUEUED
 from ui.latent_plane import plane
 from ui.pictures import enlarge, png_bytes, zoom_factor
-from ui.train.runs import Frame, TrainingRun, training_pool
 from ui.train.form import TERM_NAMES
+from ui.train.runs import Frame, TrainingRun, training_pool
 
 LIVE_SECONDS = 0.5  # a running run's view redraws this often
 PLAY_SECONDS = 0.4  # a replay shows a frame this long

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from models.analysis.latent import Principal
 from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.decoder_program import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
-from models.analysis.latent import Principal
-from models.training.trainer import TrainResult, training_record
 from models.training.checks import behaviour_problem
 from models.training.job import SECONDS_PER_UNIT, worker_setup
-from ui.session_models import ModelChoice
+from models.training.trainer import TrainResult, training_record
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
+from ui.session_models import ModelChoice
 from ui.train.form import MAX_SECONDS, epochs_text
 
 MAX_SESSION_MODELS = 8  # models a session keeps (trained and uploaded); the oldest goes first

@@ -1,0 +1,1 @@
+"""Each page in Streamlit's AppTest: no browser, no server."""

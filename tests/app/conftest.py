@@ -1,0 +1,21 @@
+"""AppTest runs each page in this process, without a server."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(request, monkeypatch):
+    """AppTest resets Streamlit's legacy pages/-folder flag for each app; keep it off so switch_page goes
+    through app.py as in a running server (where ui.legacy_pages.ensure_routed turns it off on a deep link).
+    Tests marked `legacy_pages` keep Streamlit's own behaviour, to check that guard."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if request.node.get_closest_marker("legacy_pages"):
+        return
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -1,0 +1,545 @@
+"""The Train page: the form puts a fresh model in the server's training queue and it joins the session's models
+(also when the student is on another page when it ends), bad settings are refused with a message, a waiting run
+shows its place and can be cancelled, a stopped, capped, failed or NaN run keeps its last good epoch, frames replay,
+cached pretrained models stay untouched, and checkpoints go both ways.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+import ui.train.runs as train_runs
+from models.checkpoint import to_bytes
+from models.config import ModelConfig, TrainConfig
+from models.errors import CheckpointError, ConfigError
+from models.jobs import RUNNING, JobPool
+from models.training.job import Frames, TrainSpec, train_job, training_work
+from tests import ROOT
+from ui.latent_plane.payload import unpack
+from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
+from ui.train.form import (
+    TrainForm,
+    build_configs,
+    cli_command,
+    epoch_table,
+    few_steps_warning,
+    fresh_model,
+    parse_hidden,
+    read_checkpoint_upload,
+)
+from ui.train.live import seconds_text
+from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun
+
+RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
+
+
+@pytest.fixture
+def thread_pool(monkeypatch):
+    """The page's pool, as one worker thread in this process (so a test can block it, and monkeypatch reaches
+    the job)."""
+    pool = JobPool(1, "thread", time_cap=train_runs.MAX_SECONDS, seconds_per_work=train_runs.SECONDS_PER_UNIT)
+    monkeypatch.setattr(train_runs, "_POOL", pool)
+    yield pool
+    pool.shutdown()
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+WIDGETS = {"loss": "radio", "lr": "select_slider", "batch": "select_slider"}  # the form's widgets tests set
+
+
+def submit(at: AppTest, epochs: int = 1, hidden: str = "16", wait: bool = True, **widgets) -> AppTest:
+    """Fill in the form (tiny by default: 1 epoch, 16 hidden units), press Train and (unless told) let the run
+    end and the page show it."""
+    at.slider(key="train_epochs").set_value(epochs)
+    at.text_input(key="train_hidden").set_value(hidden)
+    for key, value in widgets.items():
+        getattr(at, WIDGETS[key])(key=f"train_{key}").set_value(value)
+    label_trained_picks(at)
+    at.button(key="train_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return finish_training(at) if wait else at
+
+
+def finish_training(at: AppTest, timeout: float = 120) -> AppTest:
+    """A run trains in the server's pool; the browser's live panel reruns until it ends. AppTest does not tick a
+    fragment's run_every: wait for the job, then run the page, which collects the run."""
+    run = at.session_state[RUN_KEY] if RUN_KEY in at.session_state else None
+    if run is not None:
+        assert run.job.wait(timeout), "the training job did not end"
+        label_trained_picks(at)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def label_trained_picks(at: AppTest) -> None:
+    """AppTest sends a selectbox's choice as format_func(value), called outside the session; for a session's
+    model title_of() then cannot see trained_models() and the next run fails. Send the label the browser would."""
+    for picker in at.selectbox:
+        if picker.value in trained(at):
+            choice = trained(at)[picker.value]
+            picker.set_value(f"{choice.title} ({'trained here' if choice.trained_here else 'uploaded'})")
+
+
+def as_read(markdown: str) -> str:
+    """Text as the browser shows it: user text in messages is Markdown-escaped (ui.messages.escape_md)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
+def texts(elements) -> str:
+    return " | ".join(as_read(e.value) for e in elements)
+
+
+def trained(at: AppTest) -> dict:
+    return at.session_state[TRAINED_KEY] if TRAINED_KEY in at.session_state else {}
+
+
+def selected(at: AppTest) -> str:
+    """The model the sidebar shows (it writes it to session state and the URL)."""
+    return at.session_state["sidebar_model"]
+
+
+# --- the page ------------------------------------------------------------------------------------------
+def test_page_runs_with_its_form_the_caps_and_the_measured_default_time(thread_pool):
+    at = train_page()
+    assert at.title[0].value.endswith("Train an autoencoder")
+    intro = at.markdown[0].value
+    assert "50 epochs" in intro and "120 seconds" in intro and "**1 train at a time**" in intro
+    assert at.slider(key="train_epochs").max == 50
+    assert at.sidebar.selectbox(key="sidebar_model").value  # the sidebar is drawn around the page
+    # The promise for the defaults is the pool's estimate, from the pace of the runs this server finished.
+    thread_pool.seconds_per_work = 2e-10
+    at.run()
+    model, train = build_configs(TrainForm())
+    expected = training_work(model, train, 4500) * 2e-10
+    assert f"should take about **{seconds_text(expected)}** once they start" in at.info[0].value
+
+
+def test_training_adds_a_model_that_the_sidebar_offers_and_selects():
+    at = submit(train_page())
+    models = trained(at)
+    assert len(models) == 1
+    name, choice = next(iter(models.items()))
+    assert name.startswith("trained-") and choice.trained_here and choice.dataset == "mnist"
+    assert choice.record["epochs"] == 1 and np.isfinite(choice.record["final_heldout_loss"])
+    assert choice.record["command"].startswith("python -m models.train --dataset mnist")
+    assert not any(p.requires_grad for p in choice.model.parameters())
+    assert selected(at) == name and at.query_params["model"] == name
+    assert choice.title == "Dense AE, latent 2, hidden 16, 1 epoch"
+    assert "Trained 1 epoch in" in texts(at.success)
+    downloads = at.get("download_button")
+    assert {d.proto.label for d in downloads} == {"Weights (.safetensors)", "Config and record (.json)"}
+    submit(at)  # the same settings again: a second model, told apart by its id
+    second = next(n for n in trained(at) if n != name)
+    assert trained(at)[second].title == f"Dense AE, latent 2, hidden 16, 1 epoch · #{second[-6:]}"
+
+
+@pytest.mark.parametrize("hidden, message", [("abc", '"abc" is not one'), ("-5", '"-5" is not one'),
+                                              ("5000", "hidden sizes must be between 1 and 4096"),
+                                              ("4096, 4096", "at most 10,000,000 on a shared server")])
+def test_bad_hidden_sizes_show_an_error_and_train_nothing(hidden, message):
+    at = submit(train_page(), hidden=hidden)
+    assert message in texts(at.error)
+    assert not trained(at) and RUN_KEY not in at.session_state
+
+
+def test_a_diverging_run_shows_the_nan_guard_and_keeps_no_model():
+    # Six ReLU layers, squared error and a learning rate of 10 overflow to inf in the second batch.
+    at = submit(train_page(), hidden="16, 16, 16, 16, 16, 16", loss="mse", lr=10.0)
+    warning = texts(at.warning)
+    assert "the loss became inf at epoch 1" in warning and "No epoch finished, so no model was kept" in warning
+    assert not trained(at)
+
+
+def block(pool: JobPool):
+    """Occupy the pool's only worker until the returned job is cancelled."""
+    from tests.unit.test_jobs import until_stopped
+
+    blocker = pool.submit(until_stopped, "blocker", work=1e12)
+    deadline = time.monotonic() + 30
+    while blocker.state != RUNNING and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return blocker
+
+
+def test_a_second_run_waits_in_the_queue_with_its_place_and_can_be_cancelled(thread_pool):
+    blocker = block(thread_pool)
+    at = submit(train_page(), wait=False)
+    info = texts(at.info)
+    assert "you are number 1 in the queue" in info and "this server trains 1 run at a time (1 training now)" in info
+    assert "You can leave this page: the run goes on" in info
+    at.button(key="train_cancel").click().run()
+    run = at.session_state[RUN_KEY] if RUN_KEY in at.session_state else at.session_state[LAST_RUN_KEY]
+    assert run.job.wait(10) and run.job.state == "cancelled"
+    finish_training(at)
+    assert "cancelled before it started" in texts(at.warning) and not trained(at)
+    thread_pool.cancel(blocker)
+    assert blocker.wait(10)
+
+
+def test_a_run_that_ends_while_its_student_is_on_another_page_joins_their_models(thread_pool):
+    blocker = block(thread_pool)
+    at = submit(train_page(), wait=False)
+    run = at.session_state[RUN_KEY]
+    at.switch_page("pages/about.py").run()  # leaves the Train page while the run waits
+    thread_pool.cancel(blocker)
+    assert run.job.wait(60) and run.job.state == "done"
+    at.run()  # any page's next run
+    assert list(trained(at)) == [run.name] and not at.exception
+    at.switch_page("pages/train.py").run()  # back on Train: how it ended, and it is selected
+    assert "Trained 1 epoch in" in texts(at.success) and selected(at) == run.name
+
+
+def stopped_after_epoch_1(mnist, pool: JobPool) -> TrainingRun:
+    """A run whose student pressed Stop as epoch 1 ended: the job stops inside epoch 2."""
+    run = TrainingRun(name="trained-abc123", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
+                      train_config=TrainConfig(epochs=3, batch_size=512, max_seconds=60), title="Dense AE",
+                      inbox=Inbox())
+
+    def receive(kind, payload):
+        run.receive(kind, payload)
+        if kind == "epoch":
+            pool.cancel(run.job)
+
+    run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist), on_message=receive,
+                          on_end=run.end)
+    assert run.job.wait(60)
+    return run
+
+
+def test_a_stopped_run_is_kept_at_its_best_finished_epoch(mnist, thread_pool):
+    run = stopped_after_epoch_1(mnist, thread_pool)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[RUN_KEY] = run
+    at.session_state[INBOX_KEY] = run.inbox
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert "stopped by request during epoch 2; kept the weights of epoch 1" in texts(at.warning)
+    choice = trained(at)["trained-abc123"]
+    assert choice.record["epochs"] == 1 and "stopped by request" in choice.record["stopped"]
+    assert choice.title == "Dense AE, 1 epoch" and selected(at) == "trained-abc123"
+
+
+def test_a_run_that_fails_keeps_its_last_good_epoch_and_says_only_what_kind_of_error(mnist, thread_pool,
+                                                                                     monkeypatch):
+    original = Frames.on_epoch
+
+    def fails_after_epoch_2(self, stats):
+        original(self, stats)
+        if stats["epoch"] == 2:
+            raise RuntimeError("/srv/secret/path exploded")
+
+    monkeypatch.setattr(Frames, "on_epoch", fails_after_epoch_2)
+    run = TrainingRun(name="trained-f41l3d", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
+                      train_config=TrainConfig(epochs=3, batch_size=512), title="Dense AE", inbox=Inbox())
+    sent = []
+    run.job = thread_pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+                                 on_message=lambda k, p: (sent.append((k, p)), run.receive(k, p)), on_end=run.end)
+    assert run.job.wait(60) and run.job.state == "failed"
+    assert run.outcome.stopped == ("the run stopped with an unexpected error (RuntimeError) during epoch 3 of 3; "
+                                   "kept the weights of epoch 2")
+    last_good = [p["best_state"] for k, p in sent if k == "epoch" and p["best_state"] is not None][-1]
+    for key, value in run.model.state_dict().items():
+        assert np.array_equal(value.numpy(), last_good[key]), key
+    models = {}
+    run.inbox.deliver(models)
+    assert list(models) == ["trained-f41l3d"] and "/srv" not in run.outcome.stopped
+
+
+def test_a_time_capped_run_says_so_and_keeps_nothing(mnist, monkeypatch):
+    pool = JobPool(1, "thread", time_cap=1e-9)
+    try:
+        run = TrainingRun(name="t", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
+                          train_config=TrainConfig(epochs=2, batch_size=64), title="t", inbox=Inbox())
+        run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+                              on_message=run.receive, on_end=run.end)
+        assert run.job.wait(60)
+    finally:
+        pool.shutdown()
+    assert "reached the 1e-09-second time cap during epoch 1" in run.outcome.stopped
+    assert run.model is None and run.trained_model() is None
+
+
+def test_training_on_an_uploaded_zip_of_images_warns_of_too_few_steps():
+    at = train_page()
+    at.radio(key="train_dataset").set_value("user")
+    at.file_uploader(key="train_upload").set_value(("shapes.zip", image_zip(12), "application/zip"))
+    at.select_slider(key="train_side").set_value(32)
+    submit(at, wait=False)
+    assert "give 1 gradient step per epoch" in texts(at.warning) and "Try batch size 16" in texts(at.warning)
+    finish_training(at)
+    (choice,) = trained(at).values()
+    assert choice.dataset == "user" and choice.data.image_shape == (1, 32, 32)
+    assert choice.model.config.input_shape == (1, 32, 32) and choice.record["command"] is None
+    assert selected(at) == choice.name and at.session_state["sidebar_dataset"] == "user"
+    assert "give 1 gradient step per epoch" in " ".join(c.value for c in at.caption)  # said after the run too
+
+
+def test_a_missing_or_bad_zip_is_refused():
+    at = train_page()
+    at.radio(key="train_dataset").set_value("user")
+    submit(at)
+    assert "choose a .zip of your images" in texts(at.error)
+    at.file_uploader(key="train_upload").set_value(("notes.zip", b"not a zip", "application/zip"))
+    submit(at)
+    assert "not a zip file" in texts(at.error)
+    assert not trained(at)
+
+
+def test_uploaded_checkpoint_joins_the_session_and_a_corrupt_one_is_refused():
+    weights, document = checkpoint(ModelConfig(hidden=(8,)), {"dataset": "mnist", "epochs": 3})
+    at = train_page()
+    uploader = at.file_uploader(key="train_checkpoint_files")
+    uploader.set_value([("mine.safetensors", weights[:100], "application/octet-stream"),
+                        ("mine.json", document, "application/json")])
+    at.button(key="train_checkpoint_submit").click().run()
+    assert not at.exception and "not a readable safetensors file" in texts(at.error)
+    assert not trained(at)
+    at.file_uploader(key="train_checkpoint_files").set_value(
+        [("mine.safetensors", weights, "application/octet-stream"), ("mine.json", document, "application/json")])
+    at.button(key="train_checkpoint_submit").click().run()
+    assert not at.exception
+    (name, choice), = trained(at).items()
+    assert name.startswith("uploaded-") and not choice.trained_here and choice.dataset == "mnist"
+    assert selected(at) == name
+    assert "Added mine:" in texts(at.success)
+
+
+def test_a_session_keeps_its_newest_models_and_says_which_it_dropped(mnist):
+    model = fresh_model(ModelConfig(hidden=(8,)), 0)
+    at = train_page()
+    models = {f"m{i}": ModelChoice(f"m{i}", f"model {i}", "mnist", model, {}, mnist, trained_here=True)
+              for i in range(MAX_SESSION_MODELS)}
+    at.session_state[TRAINED_KEY] = models
+    inbox = Inbox()
+    inbox.put(ModelChoice("new", "model 3", "mnist", model, {}, mnist, trained_here=True))
+    at.session_state[INBOX_KEY] = inbox
+    at.run()  # the sidebar delivers it
+    kept = trained(at)
+    assert list(kept) == [f"m{i}" for i in range(1, MAX_SESSION_MODELS)] + ["new"]
+    assert kept["new"].title == "model 3 · #new"  # a title the session already has gets the model's id
+    assert "**model 0** was the oldest and has been removed" in " ".join(w.value for w in at.warning)
+    at.run()
+    assert "was the oldest" not in " ".join(w.value for w in at.warning)  # said once
+
+
+def state_hashes(models: dict) -> dict[str, str]:
+    return {name: hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in choice.model.state_dict().values()))
+            .hexdigest() for name, choice in models.items()}
+
+
+def test_training_leaves_the_cached_pretrained_models_bit_identical(thread_pool):
+    """In a thread pool the run trains in the very process that holds the cached models: hash every shipped
+    model's weights, as the pages' cache holds them, before and after a run trained through the page."""
+    from ui.session_models import catalog, get_choice
+
+    at = train_page()
+    before = state_hashes({name: get_choice(name) for name in catalog()})
+    submit(at, epochs=2, hidden="256")
+    assert len(trained(at)) == 1
+    after = state_hashes({name: get_choice(name) for name in catalog()})
+    assert after == before and len(before) >= 5
+
+
+def test_the_last_run_replays_its_frames_on_the_plane(thread_pool):
+    at = submit(train_page(), epochs=3)
+    run = at.session_state[LAST_RUN_KEY]
+    assert len(run.frames) >= 2 and run.frames[0].label == "untrained" and run.frames[-1].label.startswith("kept")
+    scrubber = at.select_slider(key="train_replay_frame")
+    assert scrubber.value == len(run.frames) - 1
+    last_picture = at.get("html")[0].proto.body
+    label_trained_picks(at)
+    scrubber.set_value(0).run()
+    assert at.get("html")[0].proto.body != last_picture  # the untrained model's decoded grid
+    assert "untrained" in at.get("html")[0].proto.body
+
+
+# --- a run's frames on the plane ---------------------------------------------------------------------------
+def frames_of(mnist, config: ModelConfig) -> TrainingRun:
+    pool = JobPool(1, "thread")
+    try:
+        run = TrainingRun(name="trained-p1an3", dataset="mnist", data=mnist, model_config=config,
+                          train_config=TrainConfig(epochs=1, batch_size=256), title="t")
+        run.job = pool.submit(train_job, TrainSpec(config, run.train_config, mnist, frame_seconds=0.0),
+                              on_message=run.receive, on_end=run.end)
+        assert run.job.wait(60)
+    finally:
+        pool.shutdown()
+    return run
+
+
+@pytest.mark.parametrize("latent, mode", [(2, "latent"), (6, "pca")])
+def test_a_frame_payload_carries_that_moment_s_decoder_and_codes(mnist, latent, mode):
+    run = frames_of(mnist, ModelConfig(kind="vae", hidden=(16,), latent=latent))
+    frame = run.frames[1]
+    header, arrays = unpack(run.payload(frame))
+    assert header["id"] == "train:trained-p1an3" and header["plane"]["mode"] == mode
+    assert np.array_equal(arrays["weights"], frame.weights.astype(np.float32))
+    assert np.array_equal(arrays["codes"].reshape(-1, latent), frame.codes) and len(arrays["thumbs"]) == 0
+    assert np.array_equal(arrays["labels"], mnist.test_labels.numpy()[:len(frame.codes)])
+    x0, x1, y0, y1 = header["plane"]["extent"]
+    inside = ((frame.xy[:, 0] >= x0) & (frame.xy[:, 0] <= x1) & (frame.xy[:, 1] >= y0) & (frame.xy[:, 1] <= y1))
+    assert inside.mean() > (0.99 if mode == "latent" else 0.9)
+    assert run.cached_payload(frame) is run.cached_payload(frame)  # packed once per frame
+
+
+def test_replay_frames_stay_within_their_budget_spread_over_the_run():
+    frame = dict(label="", terms={"loss": 1.0}, codes=np.zeros((10, 2), np.float32), xy=np.zeros((10, 2), np.float32),
+                 pca=None, weights=np.zeros(1000, np.float32), mosaic=np.zeros((8, 8), np.uint8))
+    run = TrainingRun(name="r", dataset="mnist", data=None, model_config=ModelConfig(), train_config=TrainConfig(),
+                      title="r")
+    for i in range(200):
+        run.receive("frame", {**frame, "epoch": i / 10, "seconds": i / 10})
+    seconds = [f.seconds for f in run.frames]
+    assert len(seconds) == train_runs.MAX_REPLAY_FRAMES and seconds[0] == 0 and seconds[-1] == pytest.approx(19.9)
+    gaps = np.diff(seconds)
+    assert gaps.max() <= 3 * gaps.min()  # evenly spread, not the last 40
+    assert run.frames[0].weights.dtype == np.float16 and run.latest.weights.dtype == np.float32
+    assert run.frames_seen == 200 and len(run.curve) == 200
+
+
+# --- the plain helpers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, widths", [("512, 256", (512, 256)), (" 64 32 ", (64, 32)), ("", ()), ("7,", (7,))])
+def test_parse_hidden_accepts_lists_of_widths(text, widths):
+    assert parse_hidden(text) == widths
+
+
+@pytest.mark.parametrize("text", ["abc", "-5", "0", "1.5", "3; 4", "2e3"])
+def test_parse_hidden_refuses_anything_else(text):
+    with pytest.raises(ConfigError, match="positive whole numbers"):
+        parse_hidden(text)
+
+
+def test_build_configs_maps_each_regulariser_and_checks_its_settings():
+    model, train = build_configs(TrainForm(regulariser="denoising", noise="masking", noise_level=0.4))
+    assert (model.noise, model.noise_level, model.sparsity, model.contractive_weight) == ("masking", 0.4, "none", 0)
+    assert train.max_seconds == 120 and train.epochs == 5
+    model, _ = build_configs(TrainForm(regulariser="kl", code_activation="sigmoid", weight=3, rho=0.1))
+    assert (model.sparsity, model.sparsity_weight, model.sparsity_target, model.noise) == ("kl", 3, 0.1, "none")
+    model, _ = build_configs(TrainForm(regulariser="contractive", weight=0.5, dataset="olivetti", arch="conv",
+                                       hidden="8, 16"))
+    assert model.contractive_weight == 0.5 and model.input_shape == (1, 64, 64)
+    assert build_configs(TrainForm(dataset="user", image_side=48))[0].input_shape == (1, 48, 48)
+    with pytest.raises(ConfigError, match="sigmoid"):
+        build_configs(TrainForm(regulariser="kl"))  # identity code
+    with pytest.raises(ConfigError, match="weight λ above 0"):
+        build_configs(TrainForm(regulariser="l1", weight=0))
+    with pytest.raises(ConfigError, match="tied weights apply to dense layers only"):
+        build_configs(TrainForm(arch="conv", hidden="8", tied=True))
+    with pytest.raises(ConfigError, match="epochs must be between 1 and 50"):
+        build_configs(TrainForm(epochs=51))
+
+
+def test_fresh_model_is_seeded_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a = fresh_model(ModelConfig(hidden=(8,)), seed=4)
+    assert torch.equal(torch.rand(1), expected_next)
+    b = fresh_model(ModelConfig(hidden=(8,)), seed=4)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_a_model_too_big_for_a_shared_server_is_refused_before_it_is_built():
+    with pytest.raises(ConfigError, match="at most 10,000,000"):
+        fresh_model(ModelConfig(hidden=(4096, 4096)), seed=0)
+
+
+def test_few_steps_warning_suggests_the_largest_batch_with_enough_steps():
+    assert few_steps_warning(4500, 128) is None  # 36 steps
+    assert few_steps_warning(72, 128) == ("72 training images at batch size 128 give 1 gradient step per epoch, too "
+                                          "few for the model to learn much. Try batch size 16 (5 steps per epoch) "
+                                          "or more epochs.")
+    assert "Try batch size 64 (10 steps per epoch)" in few_steps_warning(600, 128)
+    assert few_steps_warning(640, 64) is None  # exactly 10 steps
+
+
+def test_epoch_table_shows_penalty_terms_only_when_there_are_several():
+    plain = {"epoch": 1, "train_loss": 2.0, "heldout_loss": 1.5, "seconds": 0.44, "terms": {"recon": 1.5, "loss": 1.5}}
+    vae = {**plain, "terms": {"recon": 1.0, "kl": 0.5, "loss": 1.5}}
+    assert list(epoch_table([plain])[0]) == ["epoch", "train loss", "held-out loss", "seconds"]
+    assert epoch_table([vae])[0]["held-out KL"] == 0.5 and epoch_table([vae])[0]["seconds"] == 0.4
+
+
+def test_cli_command_repeats_the_run_with_the_training_script():
+    from models.training.cli import parse_args
+
+    model, train = build_configs(TrainForm(kind="vae", beta=4, regulariser="denoising", noise_level=0.5,
+                                           hidden="32, 16", epochs=7, lr=3e-3))
+    command = cli_command(model, train, "mnist", "pretrained/x")
+    args = parse_args(command.split()[3:])
+    assert (args.kind, args.hidden, args.beta, args.noise, args.noise_level, args.epochs, args.lr) == \
+        ("vae", [32, 16], 4.0, "gaussian", 0.5, 7, 3e-3)
+    assert cli_command(model, train, "user", "pretrained/x") is None
+
+
+def checkpoint(config: ModelConfig, record: dict) -> tuple[bytes, bytes]:
+    return to_bytes(fresh_model(config, 0), record)
+
+
+def test_read_checkpoint_upload_picks_the_dataset_to_show_it_with():
+    weights, document = checkpoint(ModelConfig(hidden=(8,)), {"dataset": "mnist"})
+    upload = read_checkpoint_upload([("a.json", document), ("a.safetensors", weights)])
+    assert upload.dataset == "mnist" and upload.stem == "a" and upload.record == {"dataset": "mnist"}
+    weights, document = checkpoint(ModelConfig(hidden=(8,)), {"dataset": "fashion-mnist"})
+    upload = read_checkpoint_upload([("b.safetensors", weights), ("b.json", document)])
+    assert upload.dataset == "mnist" and "'fashion-mnist', which this app does not have" in upload.note
+    weights, document = checkpoint(ModelConfig(arch="conv", hidden=(4,), input_shape=(1, 64, 64)), {"dataset": "lfw"})
+    assert read_checkpoint_upload([("c.safetensors", weights), ("c.json", document)]).dataset == "olivetti"
+
+
+def test_read_checkpoint_upload_refuses_what_it_cannot_show_or_read():
+    weights, document = checkpoint(ModelConfig(hidden=(8,), input_shape=(1, 32, 32)), {"dataset": "user"})
+    with pytest.raises(CheckpointError, match="nothing to show it with"):
+        read_checkpoint_upload([("d.safetensors", weights), ("d.json", document)])
+    weights, document = checkpoint(ModelConfig(hidden=(8,)), {})
+    with pytest.raises(CheckpointError, match="two files"):
+        read_checkpoint_upload([("d.safetensors", weights)])
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        read_checkpoint_upload([("d.safetensors", weights), ("d.json", b"{oops")])
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        read_checkpoint_upload([("d.safetensors", weights[: len(weights) // 2]), ("d.json", document)])
+    config = json.loads(document)
+    config["config"]["latent"] = 3  # the weights no longer fit the config
+    with pytest.raises(CheckpointError, match="shape"):
+        read_checkpoint_upload([("d.safetensors", weights), ("d.json", json.dumps(config).encode())])
+
+
+def image_zip(n: int) -> bytes:
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(n):
+            png = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(png, format="PNG")
+            archive.writestr(f"shapes/{'round' if i % 2 else 'square'}/{i}.png", png.getvalue())
+    return buffer.getvalue()
+
+
+
+def test_contractive_by_autograd_is_capped_by_latent_times_batch_but_the_closed_form_is_not():
+    with pytest.raises(ConfigError, match=r"latent 256 × batch 1024 is over 4,096"):
+        build_configs(TrainForm(regulariser="contractive", weight=1.0, latent=256, batch_size=1024))
+    model, train = build_configs(TrainForm(regulariser="contractive", weight=1.0, latent=32, batch_size=128))
+    assert model.latent * train.batch_size == 4096  # at the cap: allowed
+    model, _ = build_configs(TrainForm(regulariser="contractive", weight=1.0, hidden="", latent=256,
+                                       code_activation="sigmoid", batch_size=1024))
+    assert model.single_layer and model.contractive_weight == 1.0  # closed form: cheap at any size

@@ -1,0 +1,1 @@
+"""The real app in headless Chromium (marker `browser`); they run last."""

@@ -1,0 +1,31 @@
+"""The real browser, for every test in this folder: `streamlit run app.py` on a loopback port and Debian's
+Chromium driven by Playwright, both from benchmarks/harness.py (the one harness the benchmarks use too).
+
+Screenshots land in test-artifacts/ (look at them). Nothing is installed here: .ci/run (scripts/setup.sh --dev)
+provides /usr/bin/chromium and the playwright package.
+"""
+
+import pytest
+
+from benchmarks.harness import chromium, running_app
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_app("streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    # Streamlit scrolls inside its own container, so full_page captures only the viewport: make it tall.
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,1 @@
+"""Plain maths and model-layer code, checked against references (torch.distributions, autograd, gradcheck)."""

@@ -1,0 +1,435 @@
+"""The model layer: every kind's shapes and loss, each loss term against a hand computation or a reference."""
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from models import losses
+from models.autoencoders import (
+    Autoencoder,
+    VariationalAutoencoder,
+    build_model,
+    code_range_axis,
+    gaussian_grid_axis,
+    interpolate_codes,
+)
+from models.config import ModelConfig
+from models.errors import ConfigError
+from models.noise import corrupt
+
+KINDS = [
+    dict(kind="ae", arch="dense", hidden=()),
+    dict(kind="ae", arch="dense", hidden=(64, 32)),
+    dict(kind="ae", arch="dense", hidden=(48,), tied=True),
+    dict(kind="ae", arch="conv", hidden=(8, 16)),
+    dict(kind="vae", arch="dense", hidden=(64,)),
+    dict(kind="vae", arch="dense", hidden=(64,), tied=True),
+    dict(kind="vae", arch="conv", hidden=(8, 16)),
+    dict(kind="vae", arch="conv", hidden=(8, 16), conv_dense=32),
+]
+SHAPES = [(1, 28, 28), (1, 64, 64)]
+
+
+def ids(options):
+    return "-".join(f"{k}={v}" for k, v in options.items())
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("options", KINDS, ids=ids)
+def test_every_kind_has_the_interface_shapes_finite_loss_and_gradients(options, shape):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(input_shape=shape, latent=3, **options))
+    x = torch.rand(4, *shape)
+    z = model.encode(x)
+    assert z.shape == (4, 3)
+    x_hat = model.decode(z)
+    assert x_hat.shape == (4, *shape)
+    assert model(x).shape == (4, *shape)
+    assert ((x_hat > 0) & (x_hat < 1)).all()  # BCE → sigmoid outputs
+    terms = model.loss(x)
+    assert set(terms) == ({"loss", "recon", "kl"} if options["kind"] == "vae" else {"loss", "recon"})
+    assert all(torch.isfinite(v) for v in terms.values())
+    terms["loss"].backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("options", KINDS, ids=ids)
+def test_odd_sized_images_reconstruct_to_their_own_size(options):
+    model = build_model(ModelConfig(input_shape=(1, 25, 25), latent=2, **options))
+    assert model(torch.rand(2, 1, 25, 25)).shape == (2, 1, 25, 25)
+
+
+def test_vae_encode_returns_the_mean_and_forward_is_deterministic():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="vae", hidden=(32,), latent=2))
+    x = torch.rand(3, 1, 28, 28)
+    mu, logvar = model.encode_stats(x)
+    assert torch.equal(model.encode(x), mu)
+    assert torch.equal(model(x), model(x))
+    assert isinstance(model, VariationalAutoencoder) and model.has_prior
+    assert model.sample(5, torch.Generator().manual_seed(0)).shape == (5, 1, 28, 28)
+
+
+# --- loss terms against hand computations ------------------------------------------------------------------
+def test_bce_matches_hand_computation_summed_over_pixels_and_averaged_over_samples():
+    x = torch.tensor([[1.0, 0.0], [0.5, 1.0]])
+    p = torch.tensor([[0.8, 0.3], [0.5, 0.9]])
+    by_hand = -((math.log(0.8) + math.log(0.7)) + (0.5 * math.log(0.5) + 0.5 * math.log(0.5) + math.log(0.9))) / 2
+    assert losses.bce_with_logits(torch.logit(p), x).item() == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_bce_value_and_gradient_match_torch_including_extreme_logits():
+    torch.manual_seed(0)
+    logits = torch.cat([torch.randn(4, 50) * 4, torch.tensor([[-200.0, -30.0, -1e-4, 0.0, 1e-4, 30.0, 200.0]]
+                                                            ).expand(4, 7)], 1).requires_grad_(True)
+    x = torch.rand(4, 57)
+    ours = losses.bce_with_logits(logits, x)
+    (ours_grad,) = torch.autograd.grad(ours * 3, logits)
+    reference = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 4
+    (reference_grad,) = torch.autograd.grad(reference * 3, logits)
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert torch.allclose(ours_grad, reference_grad, atol=1e-7)
+    double, target = torch.randn(3, 5, dtype=torch.float64, requires_grad=True), torch.rand(3, 5).double()
+    assert torch.autograd.gradcheck(lambda logit: losses.bce_with_logits(logit, target), double)
+
+
+def test_bce_from_bfloat16_logits_is_computed_in_float32_and_gives_a_bfloat16_gradient():
+    torch.manual_seed(0)
+    logits, x = torch.randn(8, 784).bfloat16().requires_grad_(True), torch.rand(8, 784)
+    ours = losses.bce_with_logits(logits, x)
+    ours.backward()
+    reference = F.binary_cross_entropy_with_logits(logits.detach().float(), x, reduction="sum") / 8
+    assert ours.dtype == torch.float32 and ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert logits.grad.dtype == torch.bfloat16
+    assert torch.allclose(logits.grad.float(), (torch.sigmoid(logits.detach().float()) - x) / 8, atol=1e-3)
+
+
+def test_every_loss_term_stays_float32_and_finite_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28)
+    for options in (dict(sparsity="kl", sparsity_weight=3.0, sparsity_target=0.05),
+                    dict(sparsity="l1", sparsity_weight=0.1), dict(contractive_weight=1.0),
+                    dict(loss="mse", output_activation="sigmoid")):
+        for saturated in (False, True):
+            model = build_model(ModelConfig(hidden=(), latent=16, code_activation="sigmoid", **options))
+            if saturated:
+                with torch.no_grad():
+                    model.to_code.bias[0] = 9.0  # one unit always on: ρ̂ ≈ 1, which bfloat16 rounds to exactly 1
+            exact = model.loss(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                mixed = model.loss(x)
+            for name, value in mixed.items():
+                assert value.dtype == torch.float32 and torch.isfinite(value), (options, saturated, name, value)
+                if not saturated:  # a code of 0.9999 is 1.0 in bfloat16, so a saturated KL only stays finite
+                    assert value.item() == pytest.approx(exact[name].item(), rel=0.03), (options, name)
+    with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(3, 2\)"):
+        losses.bce_with_logits(torch.zeros(2, 3), torch.zeros(3, 2))
+
+
+def test_bce_learns_a_target_that_requires_grad_too():
+    target = torch.full((2, 3), 0.5, requires_grad=True)
+    losses.bce_with_logits(torch.zeros(2, 3), target).backward()
+    assert target.grad is not None and torch.allclose(target.grad, torch.zeros(2, 3))  # ∂/∂x = −l/N = 0 at l = 0
+
+
+def test_mse_is_half_squared_norm_averaged_over_samples():
+    x = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    x_hat = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    # sample 1: ½(1+4)=2.5; sample 2: ½·9=4.5; mean 3.5
+    assert losses.half_squared_error(x_hat, x).item() == pytest.approx(3.5)
+
+
+def test_model_recon_term_uses_the_configured_loss():
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 28, 28)
+    for loss in ("bce", "mse"):
+        model = build_model(ModelConfig(hidden=(16,), loss=loss, output_activation="sigmoid"))
+        x_hat = model(x)
+        expected = (F.binary_cross_entropy(x_hat, x, reduction="sum") if loss == "bce"
+                    else 0.5 * ((x_hat - x) ** 2).sum()) / 3
+        assert model.loss(x)["recon"].item() == pytest.approx(expected.item(), rel=1e-4)
+        assert model.per_sample_error(x, x_hat).mean().item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    torch.manual_seed(1)
+    mu, logvar = torch.randn(5, 4), torch.randn(5, 4)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(5, 4), torch.ones(5, 4))
+    reference = torch.distributions.kl_divergence(q, p).sum(dim=1).mean()
+    assert losses.gaussian_kl(mu, logvar).item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+def test_vae_loss_is_recon_plus_beta_times_kl():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="vae", hidden=(16,), beta=4.0))
+    terms = model.loss(torch.rand(6, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    assert terms["loss"].item() == pytest.approx(terms["recon"].item() + 4.0 * terms["kl"].item(), rel=1e-6)
+    mu, logvar = model.encode_stats(torch.rand(2, 1, 28, 28))
+    assert terms["kl"].item() > 0
+
+
+def test_l1_sparsity_by_hand():
+    h = torch.tensor([[0.5, -1.0, 0.0], [2.0, 0.0, 0.5]])
+    assert losses.l1_sparsity(h).item() == pytest.approx((1.5 + 2.5) / 2)
+
+
+def test_kl_sparsity_by_hand():
+    h = torch.tensor([[0.2, 0.05], [0.4, 0.05]])  # ρ̂ = (0.3, 0.05)
+    rho = 0.05
+    by_hand = rho * math.log(rho / 0.3) + (1 - rho) * math.log((1 - rho) / 0.7)  # second unit contributes 0
+    assert losses.kl_sparsity(h, rho).item() == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_sparse_model_adds_weighted_penalty():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(), latent=10, code_activation="sigmoid", sparsity="kl",
+                                    sparsity_weight=2.0, sparsity_target=0.1))
+    terms = model.loss(torch.rand(8, 1, 28, 28))
+    assert terms["loss"].item() == pytest.approx(terms["recon"].item() + 2.0 * terms["sparsity"].item(), rel=1e-6)
+
+
+def test_contractive_closed_form_equals_autograd_jacobian_norm():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(), latent=7, code_activation="sigmoid", contractive_weight=1.0,
+                                    input_shape=(1, 6, 6)))
+    x = torch.rand(5, 1, 6, 6)
+    closed = model.contractive_penalty(x)
+    jac = torch.autograd.functional.jacobian(lambda v: model.encode(v.view(1, 1, 6, 6))[0], x[0].flatten())
+    # mean over samples of the squared Frobenius norm, computed sample by sample from the full Jacobian
+    per_sample = [torch.autograd.functional.jacobian(lambda v: model.encode(v.view(1, 1, 6, 6))[0], s.flatten())
+                  .pow(2).sum() for s in x]
+    assert jac.shape == (7, 36)
+    assert closed.item() == pytest.approx(torch.stack(per_sample).mean().item(), rel=1e-5)
+    assert losses.jacobian_frobenius(model.encode, x).item() == pytest.approx(closed.item(), rel=1e-5)
+
+
+def test_contractive_autograd_path_for_deep_encoders_is_differentiable():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(16,), latent=3, activation="tanh", contractive_weight=0.5))
+    x = torch.rand(4, 1, 28, 28)
+    terms = model.loss(x)
+    per_sample = [torch.autograd.functional.jacobian(lambda v: model.encode(v.view(1, 1, 28, 28))[0], s.flatten())
+                  .pow(2).sum() for s in x]
+    assert terms["contractive"].item() == pytest.approx(torch.stack(per_sample).mean().item(), rel=1e-4)
+    terms["loss"].backward()
+    assert model.to_code.weight.grad is not None
+
+
+# --- tied weights ------------------------------------------------------------------------------------
+def test_tied_weights_are_one_parameter_and_get_gradients_from_both_sides():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(), latent=5, code_activation="sigmoid", tied=True))
+    assert model.from_code.weight.data_ptr() == model.to_code.weight.data_ptr()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["to_code.weight", "to_code.bias", "from_code.bias"]
+    x = torch.rand(3, 1, 28, 28)
+    # gradient through the decoder alone (encoder output detached) and the encoder alone both reach W
+    model.decode_logits(model.encode(x).detach()).sum().backward()
+    decoder_side = model.to_code.weight.grad.clone()
+    model.zero_grad()
+    h = model.encode(x)
+    F.linear(h, model.to_code.weight.detach().t(), model.from_code.bias).sum().backward()
+    encoder_side = model.to_code.weight.grad.clone()
+    assert decoder_side.abs().sum() > 0 and encoder_side.abs().sum() > 0
+    model.zero_grad()
+    model.decode_logits(model.encode(x)).sum().backward()
+    assert torch.allclose(model.to_code.weight.grad, decoder_side + encoder_side, atol=1e-5)
+
+
+def test_tied_model_stays_tied_after_deepcopy_and_training_step():
+    model = build_model(ModelConfig(hidden=(16,), latent=2, tied=True))
+    clone = copy.deepcopy(model)
+    assert clone.from_code.weight.data_ptr() == clone.to_code.weight.data_ptr()
+    assert clone.to_code.weight.data_ptr() != model.to_code.weight.data_ptr()
+    opt = torch.optim.SGD(clone.parameters(), lr=0.1)
+    clone.loss(torch.rand(4, 1, 28, 28))["loss"].backward()
+    before = clone.to_code.weight.detach().clone()
+    opt.step()
+    assert not torch.equal(clone.to_code.weight, before)  # the step moved W…
+    assert clone.from_code.weight.data_ptr() == clone.to_code.weight.data_ptr()  # …and W' is still W's storage
+    assert not torch.equal(clone.to_code.weight, model.to_code.weight)  # the original is untouched
+
+
+def test_tied_conv_is_refused_with_a_clear_message():
+    with pytest.raises(ConfigError, match="dense layers only"):
+        build_model(ModelConfig(arch="conv", hidden=(8,), tied=True))
+
+
+# --- decoding with the inverse activation -------------------------------------------------------------
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_inverse_activation_decode_is_finite_at_the_range_ends(activation):
+    model = build_model(ModelConfig(hidden=(), latent=4, code_activation=activation, tied=True,
+                                    loss="mse", output_activation="identity"))
+    centre = 0.5 if activation == "sigmoid" else 0.0  # the middle of f's range
+    with torch.no_grad():
+        model.from_code.bias.fill_(centre)
+        model.to_code.weight.zero_()
+        model.to_code.weight[0, :10] = 5.0  # pushes those pixels far outside f's range
+        model.to_code.weight[1, 10:20] = -5.0
+    x_hat, undefined = model.decode_inverse(torch.eye(4))
+    assert torch.isfinite(x_hat).all()
+    flat = undefined.flatten(1)
+    assert flat[0, :10].all() and flat[1, 10:20].all()
+    assert flat.sum(1).tolist() == [10, 10, 0, 0]
+    # where the argument is inside the range, f⁻¹ is exact: logit(0.5) = atanh(0) = 0
+    assert torch.allclose(x_hat.flatten(1)[2], torch.zeros(784), atol=1e-6)
+    # at the clamped ends the value is large but finite, with the right sign
+    assert (x_hat.flatten(1)[0, :10] > 5).all() and (x_hat.flatten(1)[1, 10:20] < -5).all()
+
+
+def test_inverse_decode_reproduces_preactivation_inside_the_range():
+    model = build_model(ModelConfig(hidden=(), latent=2, code_activation="tanh", loss="mse"))
+    with torch.no_grad():
+        model.from_code.weight.zero_()
+        model.from_code.bias.fill_(0.5)
+    x_hat, undefined = model.decode_inverse(torch.zeros(1, 2))
+    assert torch.allclose(x_hat, torch.full_like(x_hat, math.atanh(0.5)), atol=1e-6)
+    assert not undefined.any()
+
+
+def test_inverse_decode_refuses_deep_or_relu_models():
+    with pytest.raises(ConfigError, match="single-layer"):
+        build_model(ModelConfig(hidden=(16,))).decode_inverse(torch.zeros(1, 2))
+    with pytest.raises(ConfigError, match="single-layer"):
+        build_model(ModelConfig(hidden=(), code_activation="relu")).decode_inverse(torch.zeros(1, 2))
+
+
+# --- noise ---------------------------------------------------------------------------------------------
+def test_noise_kinds_change_the_expected_fraction_and_leave_input_alone():
+    x = torch.full((1, 1, 100, 100), 0.5)
+    g = torch.Generator().manual_seed(0)
+    masked = corrupt(x, "masking", 0.3, g)
+    assert (masked == 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
+    salted = corrupt(x, "salt_pepper", 0.2, g)
+    assert (salted == 1).float().mean().item() == pytest.approx(0.1, abs=0.02)
+    assert (salted == 0).float().mean().item() == pytest.approx(0.1, abs=0.02)
+    noisy = corrupt(x, "gaussian", 0.1, g)
+    assert (noisy - x).std().item() == pytest.approx(0.1, abs=0.01)
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert (x == 0.5).all()
+
+
+def test_denoising_model_corrupts_only_while_training():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(16,), noise="masking", noise_level=0.5))
+    x = torch.rand(4, 1, 28, 28)
+    model.eval()
+    assert model.loss(x)["loss"].item() == pytest.approx(model.loss(x)["loss"].item())
+    model.train()
+    a = model.loss(x, generator=torch.Generator().manual_seed(1))["loss"].item()
+    b = model.loss(x, generator=torch.Generator().manual_seed(2))["loss"].item()
+    assert a != b
+
+
+# --- configuration --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad, message", [
+    (dict(kind="gan"), "kind must be one of"),
+    (dict(latent=0), "latent size"),
+    (dict(latent=10**6), "latent size"),
+    (dict(hidden=(10**6,)), "hidden sizes"),
+    (dict(activation="softmax"), "activation must be one of"),
+    (dict(loss="bce", output_activation="identity"), "binary cross-entropy"),
+    (dict(kind="vae", code_activation="sigmoid"), "VAE"),
+    (dict(noise="masking", noise_level=1.5), "fraction"),
+    (dict(sparsity="kl", sparsity_weight=1.0), "code_activation='sigmoid'"),
+    (dict(beta=float("nan")), "beta"),
+    (dict(input_shape=(1, 2, 2)), "input_shape"),
+    (dict(arch="conv", hidden=(8, 8, 8, 8, 8), input_shape=(1, 28, 28)), "below 2×2"),
+    (dict(latent="two"), "whole number"),
+    (dict(conv_dense=16), "conv_dense adds a dense layer to a convolutional model"),
+    (dict(arch="conv", hidden=(8,), conv_dense=10**6), "conv_dense must be between 0"),
+])
+def test_bad_configs_raise_clear_errors(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        build_model(ModelConfig(**bad))
+
+
+def test_conv_dense_puts_one_dense_layer_on_each_side_of_the_code():
+    """28×28 → 14×14 → 7×7 with 16 channels: 784 conv features, then 32 units, then the code (and back)."""
+    model = build_model(ModelConfig(kind="vae", arch="conv", hidden=(8, 16), latent=2, conv_dense=32))
+    dense_in = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    dense_out = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in dense_in] == [(784, 32)]
+    assert [(m.in_features, m.out_features) for m in dense_out] == [(32, 784)]
+    assert (model.to_code.in_features, model.to_logvar.in_features, model.from_code.out_features) == (32, 32, 32)
+    assert model.decode(torch.zeros(3, 2)).shape == (3, 1, 28, 28)
+    plain = build_model(ModelConfig(kind="vae", arch="conv", hidden=(8, 16), latent=2))
+    assert plain.to_code.in_features == 784  # 0 (the default) adds nothing: older checkpoints load as they were
+
+
+def test_config_round_trips_through_a_dict():
+    cfg = ModelConfig(kind="vae", arch="conv", hidden=(8, 16), input_shape=(1, 64, 64), latent=32, beta=2.0)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="unknown ModelConfig field"):
+        ModelConfig.from_dict({**cfg.to_dict(), "colour": "red"})
+
+
+# --- shared latent operations ----------------------------------------------------------------------------
+def test_interpolation_endpoints_and_slerp_norm():
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
+    line = interpolate_codes(z0, z1, 5, "linear")
+    assert torch.allclose(line[0], z0) and torch.allclose(line[-1], z1)
+    assert torch.allclose(line[2], torch.tensor([1.5, 1.5]))
+    arc = interpolate_codes(z0, z1, 5, "slerp")
+    assert torch.allclose(arc.norm(dim=1), torch.full((5,), 3.0), atol=1e-5)  # stays on the circle
+    assert torch.allclose(arc[2], torch.tensor([3 / math.sqrt(2)] * 2), atol=1e-5)
+    with pytest.raises(ConfigError):
+        interpolate_codes(z0, z1, 1)
+
+
+def test_decode_grid_places_values_like_a_plot():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(8,), latent=3))
+    xs, ys = [-1.0, 0.0, 1.0], [-2.0, 2.0]
+    grid = model.decode_grid(xs, ys, dims=(0, 2))
+    assert grid.shape == (2, 3, 1, 28, 28)
+    # top row is the largest y
+    assert torch.allclose(grid[0, 2], model.decode(torch.tensor([[1.0, 0.0, 2.0]]))[0], atol=1e-6)
+    assert torch.allclose(grid[1, 0], model.decode(torch.tensor([[-1.0, 0.0, -2.0]]))[0], atol=1e-6)
+
+
+def test_grid_axes():
+    axis = gaussian_grid_axis(3, 0.05, 0.95)
+    assert axis[1].item() == pytest.approx(0.0, abs=1e-6)
+    assert axis[2].item() == pytest.approx(1.6449, abs=1e-3)
+    codes = torch.stack([torch.linspace(0, 10, 101), torch.zeros(101)], dim=1)
+    span = code_range_axis(codes, 0, 5, margin=0.0)
+    assert span[0].item() == pytest.approx(0.1, abs=1e-4) and span[-1].item() == pytest.approx(9.9, abs=1e-4)
+
+
+def test_embed_and_reconstruct_batch_without_changing_mode():
+    model = build_model(ModelConfig(kind="vae", hidden=(8,), latent=2)).train()
+    x = torch.rand(2500, 1, 28, 28)
+    codes = model.embed(x, batch_size=1000)
+    assert codes.shape == (2500, 2) and not codes.requires_grad
+    assert model.reconstruct(x[:7]).shape == (7, 1, 28, 28)
+    assert model.training  # embed never flips a shared model's mode
+    assert torch.allclose(codes[:5], model.encode(x[:5]).detach(), atol=1e-6)
+
+
+def test_plain_ae_has_no_prior():
+    model = build_model(ModelConfig(hidden=(8,)))
+    assert isinstance(model, Autoencoder) and not model.has_prior
+    with pytest.raises(ConfigError, match="no prior"):
+        model.sample(3)
+
+
+def test_code_range_axis_never_collapses_to_zero_width():
+    one_code = torch.tensor([[0.7, -2.0]])  # e.g. a tiny upload leaves a single held-out image
+    axis = code_range_axis(one_code, 1, 5, margin=0.0)
+    assert axis[0].item() == pytest.approx(-3.0) and axis[-1].item() == pytest.approx(-1.0)
+
+
+def test_overcomplete_code_wider_than_the_input_works_with_a_sparsity_penalty():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(input_shape=(1, 16, 16), hidden=(), latent=400, code_activation="sigmoid",
+                                    sparsity="kl", sparsity_weight=1.0, sparsity_target=0.05))
+    x = torch.rand(3, 1, 16, 16)
+    assert model.encode(x).shape == (3, 400) and model.config.latent > model.config.input_dim
+    terms = model.loss(x)
+    assert terms["sparsity"] > 0 and torch.isfinite(terms["loss"])
