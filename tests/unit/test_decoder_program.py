@@ -1,5 +1,5 @@
 """The decoder exported for the browser: the NumPy interpreter of the program must decode as torch does, for every
-decoder ModelConfig can build, and the program's layout (HWC, row-permuted Linear) must be what plane.js expects."""
+decoder ModelConfig can build, and the program's layout (HWC, row-permuted Linear) must be what decoder.js expects."""
 
 from __future__ import annotations
 

@@ -19,12 +19,17 @@ import streamlit as st
 
 HERE = Path(__file__).parent
 PLANE_NAME, BRIDGE_NAME = "aex_latent_plane", "aex_latent_bridge"
+# Components v2 takes one inline JS module, so the plane's files, one per concern, are joined in this order into
+# one module with one scope: the payload and decoder, the canvas, the decoded picture, pointer and keys, the
+# slider mirror, then the Plane class (which gathers the methods of the four before it, so it comes after them)
+# and the entry point, the module's `export default`.
+PLANE_JS = ("decoder.js", "draw.js", "decoded.js", "pointer.js", "sliders.js", "plane.js", "main.js")
 
 
 @functools.cache
 def _plane_component():
     wasm = base64.b64encode((HERE / "kernels.wasm").read_bytes()).decode()
-    js = (HERE / "plane.js").read_text().replace("__AEX_WASM_BASE64__", wasm)
+    js = "\n".join((HERE / name).read_text() for name in PLANE_JS).replace("__AEX_WASM_BASE64__", wasm)
     return st.components.v2.component(PLANE_NAME, js=js, css=(HERE / "plane.css").read_text())
 
 

@@ -1,7 +1,7 @@
 """What the latent plane receives once per model: a binary payload (no streamlit here, so it tests directly).
 
 Layout: b"AEX1", a little-endian uint32 header length, the JSON header, then the buffers the header lists, each
-4-byte aligned, with offsets counted from header["blob_start"]. plane.js reads exactly this.
+4-byte aligned, with offsets counted from header["blob_start"]. decoder.js reads exactly this.
 """
 
 from __future__ import annotations
