@@ -1,4 +1,4 @@
-# The app in a container, for Hugging Face Spaces (Docker SDK) or any container host (README, "Deploy").
+# The app in a container, for Hugging Face Spaces (Docker SDK) or any container host (docs/deploy.md).
 #   docker build -t autoencoder-explorer . && docker run -p 7860:7860 autoencoder-explorer
 FROM python:3.11-slim
 

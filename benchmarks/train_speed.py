@@ -10,7 +10,7 @@ ModelConfig, on the same 4,500 digits, which also scores the held-out set after 
 - "same, bf16": the same with mixed precision (TrainConfig.precision="bfloat16": the step's matmuls in
   bfloat16 under autocast, weights, Adam and every held-out score in float32);
 - "fast recipe": mixed precision, batch 256, Adam 3e-3 and a moving average of the weights (EMA 0.995): the
-  best of the recipes tried (README "Training speed").
+  best of the recipes tried (benchmarks/README.md, "Training speed").
 And "bare steps": the same model's float32 forward, backward and Adam step on batches of 128 and nothing else,
 the most the same recipe can reach.
 Each run trains the reference and then each of ours with the same seed; samples/s counts training images seen

@@ -24,7 +24,7 @@ MNIST = "--dataset mnist --source bundled"
 FACES = "--dataset olivetti --source local --data-dir ../shared/data"
 SINGLE_SIGMOID = "--arch dense --hidden --latent 100 --code-activation sigmoid"
 # The VAEs: the reference's 50-epoch budget; small batches and a moving average of the weights (EMA) fit
-# 4,500 digits better in those 50 epochs than batch 128 does (benchmarks/quality.py, README "Quality").
+# 4,500 digits better in those 50 epochs than batch 128 does (benchmarks/quality.py; benchmarks/README.md, "Quality").
 VAE_BUDGET = "--epochs 50 --patience 10 --ema 0.999"
 # Everything else: until the held-out loss has not improved for the patience.
 CONVERGE = "--epochs 1000 --patience 10"
