@@ -14,12 +14,11 @@ import torch
 
 from models.analysis.latent import traversal_codes
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
-from models.errors import AutoencoderError
 from ui.latent.axis_labels import labelled_grid
-from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show, user_errors
+from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show
 from ui.latent.holes import holes_tab
 from ui.latent.plots import dimension_spread, grid_axes
-from ui.messages import escape_md, report_unexpected, show_error
+from ui.messages import escape_md, user_errors
 from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from ui.projector import scaled
 from ui.query import query_choice, query_int, set_query, state_from_query
@@ -193,7 +192,7 @@ st.title("Latent manifold")
 kind = "VAE: codes are the encoder's posterior means μ(x)" if choice.model.has_prior else "plain autoencoder"
 st.caption(f"{escape_md(choice.title)} ({kind}) · codes of the {len(choice.data.test)} held-out images, never seen "
            f"in training")
-try:
+with user_errors("drawing the latent page"):
     codes = held_out_codes(choice)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     sections = (lambda: _manifold(choice, codes), lambda: _interpolation(choice, codes),
@@ -202,7 +201,3 @@ try:
         if tab.open:  # only the open tab runs
             with tab, user_errors():
                 section()
-except AutoencoderError as exc:
-    show_error(exc)
-except Exception as exc:  # noqa: BLE001 (Streamlit's rerun and stop are BaseExceptions and pass through)
-    report_unexpected(exc, "drawing the latent page")

@@ -12,11 +12,11 @@ import streamlit as st
 
 from models.checkpoint import to_bytes
 from models.data import load_user_images
-from models.errors import AutoencoderError, DataError
+from models.errors import DataError
 from models.jobs import PoolFull
 from models.training.job import TrainSpec, train_job, training_work
 from ui.legacy_pages import ensure_routed
-from ui.messages import escape_md, report_unexpected, show_error
+from ui.messages import escape_md, user_errors
 from ui.pictures import loss_curve
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
 from ui.train.form import (
@@ -141,7 +141,7 @@ def start_run(form: TrainForm, upload) -> None:
     if active is not None and not active.finished:
         st.warning("Your last run has not ended yet: stop it (or cancel it in the queue) before starting another.")
         return
-    try:
+    with user_errors("reading the form and loading the data") as reading:
         model_config, train_config = build_configs(form)
         check_size(model_config)
         if form.dataset == "user" and upload is None:
@@ -151,11 +151,7 @@ def start_run(form: TrainForm, upload) -> None:
                                      name=upload.name)
                     if form.dataset == "user" else app_data(form.dataset))
         work = training_work(model_config, train_config, len(data.train))
-    except AutoencoderError as exc:
-        show_error(exc)
-        return
-    except Exception as exc:  # noqa: BLE001  (anything else: a short message, the traceback in the log)
-        report_unexpected(exc, "reading the form and loading the data")
+    if reading.failed:
         return
     name = new_name("trained")
     run = TrainingRun(name=name, dataset=form.dataset, data=data, model_config=model_config,
@@ -276,15 +272,11 @@ def checkpoint_upload() -> None:
                                      accept_multiple_files=True, key="train_checkpoint_files")
             if not st.form_submit_button("Add to this session's models", key="train_checkpoint_submit"):
                 return
-        try:
-            with st.spinner("Checking the checkpoint on held-out images…"):
-                uploaded, data, record = accept_checkpoint_upload([(f.name, f.getvalue()) for f in files or []],
-                                                                  app_data)
-        except AutoencoderError as exc:
-            show_error(exc)
-            return
-        except Exception as exc:  # noqa: BLE001  (anything else: a short message, the traceback in the log)
-            report_unexpected(exc, "reading the checkpoint")
+        checking = st.spinner("Checking the checkpoint on held-out images…")
+        with user_errors("reading the checkpoint") as reading, checking:
+            uploaded, data, record = accept_checkpoint_upload([(f.name, f.getvalue()) for f in files or []],
+                                                              app_data)
+        if reading.failed:
             return
         name = new_name("uploaded")
         title = add_model(trained_models(),

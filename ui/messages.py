@@ -8,6 +8,8 @@ import re
 
 import streamlit as st
 
+from models.errors import AutoencoderError
+
 LOG = logging.getLogger("autoencoder_explorer")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -35,3 +37,24 @@ def report_unexpected(exc: Exception, doing: str) -> None:
              f"changed; the details are in the server's log.", icon=":material/error:")
 
 
+class user_errors:  # noqa: N801 (used as `with user_errors(...)`, like contextlib's helpers)
+    """Every error a page shows, caught in one place: a model-layer error names its problem (show_error); anything
+    else gets a short message and its traceback goes to the server's log (report_unexpected). Streamlit's rerun
+    and stop are BaseExceptions and pass through. `failed` says whether the block ended in an error, for a caller
+    that must not go on. Fragments rerun on their own, outside the page's try, so each section uses its own."""
+
+    def __init__(self, doing: str = "drawing the latent page"):
+        self.doing, self.failed = doing, False
+
+    def __enter__(self) -> "user_errors":
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if isinstance(exc, AutoencoderError):
+            show_error(exc)
+        elif isinstance(exc, Exception):
+            report_unexpected(exc, self.doing)
+        else:
+            return False
+        self.failed = True
+        return True

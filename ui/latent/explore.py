@@ -7,19 +7,16 @@ pinned panel. Nothing outside the fragment is rebuilt, and the plane's payload i
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 import streamlit as st
 import torch
 
 from models.analysis.latent import Principal, principal_directions
 from models.autoencoders import INVERSE_RANGES, Autoencoder
-from models.errors import AutoencoderError
 from ui.latent.plots import SliderRange, grid_axes, slider_range
 from ui.latent_plane import bridge, plane
 from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
-from ui.messages import escape_md, report_unexpected, show_error
+from ui.messages import escape_md, user_errors
 from ui.pictures import enlarge, to_uint8, zoom_factor
 from ui.query import query_float, set_query, state_from_query
 from ui.session_models import ModelChoice
@@ -69,18 +66,6 @@ def decode_one(model: Autoencoder, z: torch.Tensor) -> np.ndarray:
 def show(image: np.ndarray, caption: str, target: int = SINGLE_PX, where=st) -> None:
     where.image(enlarge(image, zoom_factor(image.shape[0], target)), caption=caption, clamp=True,
                 output_format="PNG")  # PNG: JPEG would smear the crisp enlarged pixels
-
-
-@contextmanager
-def user_errors(doing: str = "drawing the latent page"):
-    """Fragments rerun on their own, outside the page's try: each section catches its own errors. A model
-    error names its problem; anything else gets a short message, and its traceback goes to the server's log."""
-    try:
-        yield
-    except AutoencoderError as exc:
-        show_error(exc)
-    except Exception as exc:  # noqa: BLE001 (Streamlit's rerun and stop are BaseExceptions and pass through)
-        report_unexpected(exc, doing)
 
 
 def seed_float(key: str, bounds: SliderRange) -> None:
