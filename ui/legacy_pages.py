@@ -1,5 +1,16 @@
-"""Whether this run came through app.py. Imports Streamlit only (no torch, no models), so the Home page can check
-it and be drawn before anything heavy is imported."""
+"""The one workaround for a library in this app: Streamlit's legacy pages/-folder mode.
+
+Why: the design fixes a top-level `pages/` folder, and Streamlit runs an app with such a folder in its legacy
+multipage mode until st.navigation is first called (PagesManager.uses_pages_directory, set when the first
+session starts). In that mode a fresh server's first deep link (/latent?model=…) runs pages/latent.py on its own,
+skipping app.py: no navigation, no sidebar, no model. Every page calls ensure_routed() first, which clears the
+flag exactly as st.navigation itself does and reruns, so that request goes through app.py.
+
+tests/unit/test_legacy_pages.py fails when Streamlit changes what this relies on (the flag, or st.navigation
+clearing it), and tests/app/test_app_routing.py checks every page's deep link in legacy mode.
+
+Imports Streamlit only (no torch, no models), so the Home page can check it and be drawn before anything heavy is
+imported."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The sentences of the Hidden-unit features page, each built from measured numbers (no streamlit here, so the
-wording is tested against the numbers): a conclusion says only what the figures passed in show."""
+"""The sentences of the Hidden-unit features page, each built from measured numbers (so the wording is tested
+against the numbers): a conclusion says only what the figures passed in show."""
 
 from __future__ import annotations
 

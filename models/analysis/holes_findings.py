@@ -1,4 +1,4 @@
-"""What the Holes comparison on the Latent page shows, in sentences built from its numbers (no streamlit here).
+"""What the Holes comparison on the Latent page shows, in sentences built from its numbers.
 
 The two regions measure different things: each model's own spread (mean ± 3 std, holes within half a std)
 compares two code spaces in their own units; the fixed square [-3, 3]² compares them in raw latent units, where
