@@ -12,7 +12,8 @@ import sys
 import torch
 
 from models.config_cli import add_config_options, configs_from_args
-from models.training.trainer import train, training_record
+from models.training.result import training_record
+from models.training.trainer import train
 
 
 # --- command line ---------------------------------------------------------------------------------------

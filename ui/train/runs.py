@@ -21,9 +21,9 @@ from models.data import Dataset
 from models.decoder_program import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
 from models.analysis.latent import Principal
-from models.training.trainer import TrainResult, training_record
 from models.training.checks import behaviour_problem
 from models.training.job import SECONDS_PER_UNIT, worker_setup
+from models.training.result import TrainResult, training_record
 from ui.session_models import ModelChoice
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
