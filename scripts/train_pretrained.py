@@ -102,8 +102,9 @@ def write_catalog() -> Path:
 
 
 def _source_arg(command: str) -> str:
-    words = shlex.split(command)
-    return words[words.index("--source") + 1] if "--source" in words else "auto"
+    from models.training.cli import parse_command  # noqa: PLC0415
+
+    return parse_command(command).source
 
 
 def main(argv: list[str]) -> int:
@@ -111,6 +112,10 @@ def main(argv: list[str]) -> int:
         print(f"wrote {write_catalog()}")
         return 0
     names = argv or list(RECIPES)
+    from models.training.cli import parse_command  # noqa: PLC0415
+
+    for name in names:  # a bad flag in any recipe stops here, not after hours of training the ones before it
+        parse_command(command_for(name))
     for name in names:
         command = command_for(name)
         print(f"== {name}: {command}", flush=True)

@@ -11,8 +11,9 @@ import sys
 
 import torch
 
-from models.config import ARCHS, KINDS, LOSSES, LR_SCHEDULES, PRECISIONS, ModelConfig, TrainConfig
-from models.training.trainer import train, training_record
+from models.config_cli import add_config_options, configs_from_args
+from models.training.result import training_record
+from models.training.trainer import train
 
 
 # --- command line ---------------------------------------------------------------------------------------
@@ -22,38 +23,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--source", default="bundled", help="auto, bundled, local, download")
     p.add_argument("--data-dir", default=None, help="folder with local data files (else $AE_DATA_DIR)")
     p.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("H", "W"))
-    p.add_argument("--kind", default="ae", choices=KINDS)
-    p.add_argument("--arch", default="dense", choices=ARCHS)
-    p.add_argument("--hidden", type=int, nargs="*", default=[256], help="dense widths or conv channels")
-    p.add_argument("--latent", type=int, default=2)
-    p.add_argument("--activation", default="relu")
-    p.add_argument("--code-activation", default="identity")
-    p.add_argument("--output-activation", default="auto")
-    p.add_argument("--tied", action="store_true")
-    p.add_argument("--loss", default="bce", choices=LOSSES)
-    p.add_argument("--beta", type=float, default=1.0)
-    p.add_argument("--noise", default="none")
-    p.add_argument("--noise-level", type=float, default=0.0)
-    p.add_argument("--sparsity", default="none")
-    p.add_argument("--sparsity-weight", type=float, default=0.0)
-    p.add_argument("--sparsity-target", type=float, default=0.05)
-    p.add_argument("--contractive-weight", type=float, default=0.0)
-    p.add_argument("--conv-dense", type=int, default=0, help="conv: a dense layer of this width beside the code")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--patience", type=int, default=None, help="early stop after N epochs without a better held-out loss")
-    p.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES)
-    p.add_argument("--kl-warmup", type=int, default=0, help="VAE: epochs over which β ramps up from 0")
-    p.add_argument("--shift", type=int, default=0, help="augmentation: random shifts of up to ±N pixels")
-    p.add_argument("--ema", type=float, default=0.0, help="keep a moving average of the weights, e.g. 0.999")
-    p.add_argument("--precision", default="float32", choices=PRECISIONS,
-                   help="bfloat16: mixed-precision training steps (autocast); weights stay float32")
+    add_config_options(p)  # one flag per ModelConfig and TrainConfig field (models/config_cli.py)
     p.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     p.add_argument("--out", required=True, help="checkpoint path stem, e.g. pretrained/mnist_vae2")
     return p.parse_args(argv)
+
+
+def parse_command(command: str) -> argparse.Namespace:
+    """A recorded `python -m models.train …` command (a checkpoint's record, a catalog entry) as parsed."""
+    words = shlex.split(command)
+    if words[:3] != ["python", "-m", "models.train"]:
+        raise ValueError(f"not a `python -m models.train` command: {command[:60]!r}")
+    return parse_args(words[3:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,18 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     data = load_dataset(args.dataset, source=args.source, data_dir=args.data_dir,
                         image_size=tuple(args.image_size) if args.image_size else None)
-    model_config = ModelConfig(
-        kind=args.kind, arch=args.arch, input_shape=data.image_shape, hidden=tuple(args.hidden),
-        latent=args.latent, activation=args.activation, code_activation=args.code_activation,
-        output_activation=args.output_activation, tied=args.tied, loss=args.loss, beta=args.beta,
-        noise=args.noise, noise_level=args.noise_level, sparsity=args.sparsity,
-        sparsity_weight=args.sparsity_weight, sparsity_target=args.sparsity_target,
-        contractive_weight=args.contractive_weight, conv_dense=args.conv_dense,
-    ).validate()
-    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                               threads=args.threads, patience=args.patience, lr_schedule=args.lr_schedule,
-                               kl_warmup=args.kl_warmup, shift=args.shift, ema=args.ema,
-                               precision=args.precision).validate()
+    model_config, train_config = configs_from_args(args, data.image_shape)
+    model_config.validate()
+    train_config.validate()
     torch.manual_seed(args.seed)  # the initial weights
     from models.autoencoders import build_model  # noqa: PLC0415
 

@@ -1,5 +1,6 @@
 """Training: preloaded tensors sliced into batches, a seed, held-out loss each epoch, the best epoch kept.
-The command line (`python -m models.train`) is models/training/cli.py.
+The command line (`python -m models.train`) is models/training/cli.py; what a run gives back and what a
+checkpoint records of it, models/training/result.py.
 
 The weights that come back are those of the epoch with the lowest held-out loss (early stopping on the
 held-out images when TrainConfig.patience is set). A NaN loss, or a held-out loss that explodes, ends the run
@@ -9,11 +10,9 @@ and flags it as diverged.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -21,42 +20,10 @@ import torch.nn.functional as F
 from models.autoencoders import Autoencoder
 from models.config import TrainConfig
 from models.errors import TrainingError
+from models.training.result import TrainResult
 
 # A held-out loss this many times the best so far (or the untrained model's) means the run blew up.
 DIVERGENCE_FACTOR = 10.0
-
-
-@dataclass
-class TrainResult:
-    history: list[dict] = field(default_factory=list)  # one dict per finished epoch
-    stopped: str | None = None  # why training ended early (NaN, divergence, early stop, time cap, request)
-    seconds: float = 0.0
-    best_epoch: int | None = None  # the epoch whose weights were kept; 0 = the starting weights; None: the last
-    diverged: bool = False  # the loss became non-finite or exploded
-    initial_heldout_loss: float | None = None  # the untrained model's, the yardstick for divergence
-
-    @property
-    def epochs_completed(self) -> int:
-        return len(self.history)
-
-    @property
-    def kept(self) -> dict | None:
-        """The history entry of the kept epoch (None when the starting weights were kept)."""
-        if not self.history:
-            return None
-        if self.best_epoch is None:
-            return self.history[-1]
-        return next((h for h in self.history if h["epoch"] == self.best_epoch), None)
-
-    @property
-    def final_train_loss(self) -> float | None:
-        return self.kept["train_loss"] if self.kept else None
-
-    @property
-    def final_heldout_loss(self) -> float | None:
-        if self.kept is None:
-            return self.initial_heldout_loss if self.best_epoch == 0 else None
-        return self.kept["heldout_loss"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -122,12 +89,7 @@ def train(model: Autoencoder, data, config: TrainConfig,
     DIVERGENCE_FACTOR × the best so far, stops the run and sets result.diverged.
     """
     config.validate()
-    train_x, test_x = _split(data)
-    if len(train_x) == 0 or len(test_x) == 0:
-        raise TrainingError("training needs at least one training and one held-out image")
-    if tuple(train_x.shape[1:]) != tuple(model.config.input_shape):
-        raise TrainingError(f"the data's images are {tuple(train_x.shape[1:])} but the model expects "
-                            f"{tuple(model.config.input_shape)}")
+    train_x, test_x = _checked_split(data, model)
     home = model.device
     device = pick_device(device) if isinstance(device, str) else device
     model.to(device)
@@ -135,85 +97,141 @@ def train(model: Autoencoder, data, config: TrainConfig,
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimizer = make_adam(model, config)
-    batches = math.ceil(len(train_x) / config.batch_size)
-    result = TrainResult(best_epoch=0)
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    average = WeightAverage(model, config.ema) if config.ema > 0 else None
-    start = time.perf_counter()
+    run = _Run(model, config, train_x, test_x, device, on_step, should_stop, step_every)
     try:
-        result.initial_heldout_loss = best_loss = evaluate(model, test_x, seed=config.seed)["loss"]
+        run.result.initial_heldout_loss = run.best_loss = evaluate(model, test_x, seed=config.seed)["loss"]
         for epoch in range(1, config.epochs + 1):
-            model.train()
-            # index_select copies whole rows: a third of advanced indexing's time for 4,500 digits
-            shuffled = train_x.index_select(0, torch.randperm(len(train_x), generator=generator, device=device))
-            total = 0.0
-            for b in range(batches):
-                batch = shift_images(shuffled[b * config.batch_size:(b + 1) * config.batch_size], config.shift,
-                                     generator)
-                step = (epoch - 1) * batches + b
-                _set_lr(optimizer, config, step / (config.epochs * batches))
-                with _mixed_precision(device, config):
-                    terms = model.loss(batch, generator=generator)
-                value = terms["loss"].item()  # one host sync per batch: free on a CPU, needed for the NaN guard
-                if not math.isfinite(value):
-                    result.diverged = True
-                    result.stopped = (f"the loss became {value} at epoch {epoch}, batch {b + 1}; "
-                                      f"{_weights_of(result.best_epoch)} were restored. Try a smaller learning rate.")
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                _warmed_loss(terms, model, config, step / batches).backward()
-                optimizer.step()
-                if average is not None:
-                    average.update()
-                total += value * len(batch)
-                if on_step is not None and (b + 1) % step_every == 0:
-                    seen = min((b + 1) * config.batch_size, len(train_x))
-                    on_step({"epoch": epoch, "batch": b + 1, "batches": batches, "train_loss": total / seen,
-                             "seconds": time.perf_counter() - start})
-                if should_stop is not None and should_stop():
-                    result.stopped = (f"stopped by request during epoch {epoch}; kept "
-                                      f"{_weights_of(result.best_epoch)}")
-                    break
-            if result.stopped:
+            total = run.train_epoch(epoch)
+            if run.result.stopped or run.end_epoch(epoch, total, on_progress):
                 break
-            if average is not None:
-                average.swap()  # score, and keep, the averaged weights
-            terms = evaluate(model, test_x, seed=config.seed)
-            heldout = terms["loss"]
-            if not math.isfinite(heldout) or heldout > DIVERGENCE_FACTOR * max(best_loss, 1e-12):
-                result.diverged = True
-                result.stopped = (f"the held-out loss exploded to {heldout:.4g} at epoch {epoch} (best so far "
-                                  f"{best_loss:.4g}); kept {_weights_of(result.best_epoch)}. "
-                                  f"Try a smaller learning rate.")
-                break
-            if heldout < best_loss:
-                best_loss, result.best_epoch = heldout, epoch
-                for key, value in model.state_dict().items():
-                    best_state[key].copy_(value)
-            if average is not None:
-                average.swap()  # back to the raw weights to go on training
-            stats = {"epoch": epoch, "epochs": config.epochs, "train_loss": total / len(train_x),
-                     "heldout_loss": heldout, "terms": terms, "seconds": time.perf_counter() - start,
-                     "best_epoch": result.best_epoch}
-            result.history.append(stats)
-            if on_progress is not None:
-                on_progress(stats)
-            if config.patience is not None and epoch - result.best_epoch >= config.patience and epoch < config.epochs:
-                result.stopped = (f"early stop: no better held-out loss in the {config.patience} epochs after "
-                                  f"epoch {result.best_epoch}, whose weights were kept")
-                break
-            if config.max_seconds is not None and time.perf_counter() - start > config.max_seconds:
-                if epoch < config.epochs:
-                    result.stopped = f"reached the {config.max_seconds:g}-second time cap after epoch {epoch}"
-                break
-        model.load_state_dict(best_state)
+        model.load_state_dict(run.best_state)
     finally:
         model.eval().to(home)
         torch.set_num_threads(threads)
-        result.seconds = time.perf_counter() - start
-    return result
+        run.result.seconds = time.perf_counter() - run.start
+    return run.result
+
+
+def _checked_split(data, model: Autoencoder) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (train, held-out) images of a Dataset or a tuple, checked against the model's input shape."""
+    train_x, test_x = data if isinstance(data, tuple) else (data.train, data.test)
+    if len(train_x) == 0 or len(test_x) == 0:
+        raise TrainingError("training needs at least one training and one held-out image")
+    if tuple(train_x.shape[1:]) != tuple(model.config.input_shape):
+        raise TrainingError(f"the data's images are {tuple(train_x.shape[1:])} but the model expects "
+                            f"{tuple(model.config.input_shape)}")
+    return train_x, test_x
+
+
+class _Run:
+    """One call of train(): what its epochs share (generator, optimiser, weight average, best weights, result)."""
+
+    def __init__(self, model: Autoencoder, config: TrainConfig, train_x: torch.Tensor, test_x: torch.Tensor,
+                 device: torch.device, on_step: Callable[[dict], None] | None,
+                 should_stop: Callable[[], bool] | None, step_every: int):
+        self.model, self.config, self.train_x, self.test_x, self.device = model, config, train_x, test_x, device
+        self.on_step, self.should_stop, self.step_every = on_step, should_stop, step_every
+        self.generator = torch.Generator(device=device).manual_seed(config.seed)
+        self.optimizer = make_adam(model, config)
+        self.batches = math.ceil(len(train_x) / config.batch_size)
+        self.result = TrainResult(best_epoch=0)
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.best_loss = math.inf  # the untrained model's held-out loss, once train() has scored it
+        self.average = WeightAverage(model, config.ema) if config.ema > 0 else None
+        self.start = time.perf_counter()
+
+    def train_epoch(self, epoch: int) -> float:
+        """One pass over the shuffled training images; returns the sum of the per-image losses. A NaN loss
+        or a stop request ends it early, with result.stopped saying why."""
+        model, config, result = self.model, self.config, self.result
+        model.train()
+        # index_select copies whole rows: a third of advanced indexing's time for 4,500 digits
+        order = torch.randperm(len(self.train_x), generator=self.generator, device=self.device)
+        shuffled = self.train_x.index_select(0, order)
+        total = 0.0
+        for b in range(self.batches):
+            batch = shift_images(shuffled[b * config.batch_size:(b + 1) * config.batch_size], config.shift,
+                                 self.generator)
+            value = self._step(batch, (epoch - 1) * self.batches + b)
+            if not math.isfinite(value):
+                result.diverged = True
+                result.stopped = (f"the loss became {value} at epoch {epoch}, batch {b + 1}; "
+                                  f"{_weights_of(result.best_epoch)} were restored. Try a smaller learning rate.")
+                break
+            total += value * len(batch)
+            if self.on_step is not None and (b + 1) % self.step_every == 0:
+                seen = min((b + 1) * config.batch_size, len(self.train_x))
+                self.on_step({"epoch": epoch, "batch": b + 1, "batches": self.batches, "train_loss": total / seen,
+                              "seconds": time.perf_counter() - self.start})
+            if self.should_stop is not None and self.should_stop():
+                result.stopped = f"stopped by request during epoch {epoch}; kept {_weights_of(result.best_epoch)}"
+                break
+        return total
+
+    def _step(self, batch: torch.Tensor, step: int) -> float:
+        """One gradient step on a batch; returns its loss, and takes no step when that is not finite."""
+        config, model = self.config, self.model
+        _set_lr(self.optimizer, config, step / (config.epochs * self.batches))
+        with _mixed_precision(self.device, config):
+            terms = model.loss(batch, generator=self.generator)
+        value = terms["loss"].item()  # one host sync per batch: free on a CPU, needed for the NaN guard
+        if not math.isfinite(value):
+            return value
+        self.optimizer.zero_grad(set_to_none=True)
+        _warmed_loss(terms, model, config, step / self.batches).backward()
+        self.optimizer.step()
+        if self.average is not None:
+            self.average.update()
+        return value
+
+    def end_epoch(self, epoch: int, total: float, on_progress: Callable[[dict], None] | None) -> bool:
+        """Score the epoch on the held-out images, keep its weights if they are the best so far, report it;
+        True when the run ends here (divergence, early stop, time cap)."""
+        terms = self._score_and_keep(epoch)
+        if terms is None:
+            return True
+        stats = {"epoch": epoch, "epochs": self.config.epochs, "train_loss": total / len(self.train_x),
+                 "heldout_loss": terms["loss"], "terms": terms, "seconds": time.perf_counter() - self.start,
+                 "best_epoch": self.result.best_epoch}
+        self.result.history.append(stats)
+        if on_progress is not None:
+            on_progress(stats)
+        return self._stops_after(epoch)
+
+    def _score_and_keep(self, epoch: int) -> dict[str, float] | None:
+        """The held-out loss terms of this epoch's weights (the averaged ones with EMA), copied to the best
+        weights when lower than any before; None, with the run marked diverged, when the loss exploded."""
+        result, average = self.result, self.average
+        if average is not None:
+            average.swap()  # score, and keep, the averaged weights
+        terms = evaluate(self.model, self.test_x, seed=self.config.seed)
+        heldout = terms["loss"]
+        if not math.isfinite(heldout) or heldout > DIVERGENCE_FACTOR * max(self.best_loss, 1e-12):
+            result.diverged = True
+            result.stopped = (f"the held-out loss exploded to {heldout:.4g} at epoch {epoch} (best so far "
+                              f"{self.best_loss:.4g}); kept {_weights_of(result.best_epoch)}. "
+                              f"Try a smaller learning rate.")
+            return None  # no swap back: train() restores the best weights next
+        if heldout < self.best_loss:
+            self.best_loss, result.best_epoch = heldout, epoch
+            for key, value in self.model.state_dict().items():
+                self.best_state[key].copy_(value)
+        if average is not None:
+            average.swap()  # back to the raw weights to go on training
+        return terms
+
+    def _stops_after(self, epoch: int) -> bool:
+        """Early stop or time cap after this epoch (result.stopped says which; the last epoch is no stop)."""
+        config, result = self.config, self.result
+        if config.patience is not None and epoch - result.best_epoch >= config.patience and epoch < config.epochs:
+            result.stopped = (f"early stop: no better held-out loss in the {config.patience} epochs after "
+                              f"epoch {result.best_epoch}, whose weights were kept")
+            return True
+        if config.max_seconds is not None and time.perf_counter() - self.start > config.max_seconds:
+            if epoch < config.epochs:
+                result.stopped = f"reached the {config.max_seconds:g}-second time cap after epoch {epoch}"
+            return True
+        return False
 
 
 class WeightAverage:
@@ -279,35 +297,3 @@ def _warmed_loss(terms: dict[str, torch.Tensor], model: Autoencoder, config: Tra
     if config.kl_warmup <= 0 or "kl" not in terms or epochs_done >= config.kl_warmup:
         return terms["loss"]
     return terms["loss"] - (1 - epochs_done / config.kl_warmup) * model.config.beta * terms["kl"]
-
-
-def _split(data) -> tuple[torch.Tensor, torch.Tensor]:
-    if isinstance(data, tuple):
-        return data
-    return data.train, data.test
-
-
-def training_record(result: TrainResult, dataset, train_config: TrainConfig, command: str | None = None) -> dict:
-    """What a checkpoint records about how it was made, with every epoch's train and held-out loss."""
-    return {
-        "dataset": dataset.name,
-        "data_source": dataset.source,
-        "train_size": len(dataset.train),
-        "heldout_size": len(dataset.test),
-        "epochs": result.epochs_completed,
-        "train": train_config.to_dict(),
-        "best_epoch": result.epochs_completed if result.best_epoch is None else result.best_epoch,
-        "final_train_loss": result.final_train_loss,
-        "final_heldout_loss": result.final_heldout_loss,
-        "initial_heldout_loss": result.initial_heldout_loss,
-        "stopped": result.stopped,
-        "diverged": result.diverged,
-        "history": [{key: h[key] for key in HISTORY_KEYS if key in h} for h in result.history],
-        "seconds": round(result.seconds, 2),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        "torch": torch.__version__,
-    }
-
-
-HISTORY_KEYS = ("epoch", "train_loss", "heldout_loss", "terms", "seconds")

@@ -12,6 +12,7 @@ import json
 import re
 import time
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -489,6 +490,23 @@ def test_cli_command_repeats_the_run_with_the_training_script():
     assert (args.kind, args.hidden, args.beta, args.noise, args.noise_level, args.epochs, args.lr) == \
         ("vae", [32, 16], 4.0, "gaussian", 0.5, 7, 3e-3)
     assert cli_command(model, train, "user", "pretrained/x") is None
+
+
+@pytest.mark.parametrize("form", [TrainForm(), TrainForm(dataset="olivetti", arch="conv", hidden="8, 16", latent=16),
+                                  TrainForm(kind="vae", beta=0.3333, hidden="", seed=42, batch_size=32, lr=3e-4),
+                                  TrainForm(hidden="", code_activation="sigmoid", tied=True, regulariser="kl",
+                                            weight=0.123456789, rho=0.02),
+                                  TrainForm(regulariser="contractive", weight=2, loss="mse", epochs=50)])
+def test_cli_command_parses_back_to_the_run_s_configs(form):
+    """The page's command gives the form's configs back, all but the server's time cap."""
+    from models.config_cli import configs_from_args
+    from models.training.cli import parse_command
+
+    model, train = build_configs(form)
+    args = parse_command(cli_command(model, train, form.dataset, "pretrained/x"))
+    assert train.max_seconds is not None
+    assert configs_from_args(args, model.input_shape) == (model, replace(train, max_seconds=None))
+    assert (args.dataset, args.out) == (form.dataset, "pretrained/x")
 
 
 def checkpoint(config: ModelConfig, record: dict) -> tuple[bytes, bytes]:

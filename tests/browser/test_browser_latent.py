@@ -204,7 +204,8 @@ def test_an_uploaded_faces_conv_model_decodes_in_the_browser_like_torch(server, 
     from models.checkpoint import save_checkpoint
     from models.config import ModelConfig, TrainConfig
     from models.data import load_dataset
-    from models.training.trainer import train, training_record
+    from models.training.result import training_record
+    from models.training.trainer import train
 
     faces = load_dataset("olivetti", source="auto", image_size=(64, 64))
     torch.manual_seed(0)

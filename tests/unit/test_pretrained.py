@@ -1,5 +1,6 @@
 """The shipped catalog: every entry loads, matches its config, and its recorded loss is reproducible."""
 
+import importlib.util
 import shlex
 import subprocess
 import sys
@@ -9,7 +10,10 @@ import torch
 
 from models.catalog import PRETRAINED_DIR, load_catalog
 from models.checkpoint import load_checkpoint
+from models.config import TrainConfig
+from models.config_cli import configs_from_args
 from models.data import data_dir, load_dataset
+from models.training.cli import parse_command
 from models.training.trainer import evaluate
 
 REQUIRED = {"mnist_vae2", "mnist_cvae2", "mnist_ae2", "mnist_cae16", "mnist_dcae16", "mnist_tied100",
@@ -46,6 +50,28 @@ def test_the_tied_and_untied_pair_share_one_recipe_and_ran_until_the_held_out_lo
     assert tied["train"] == untied["train"] and tied["train"]["patience"] is not None
     for record in (tied, untied):
         assert record["stopped"].startswith("early stop") and record["epochs"] < record["train"]["epochs"]
+
+
+def _training_script():
+    spec = importlib.util.spec_from_file_location("train_pretrained",
+                                                  PRETRAINED_DIR.parent / "scripts" / "train_pretrained.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_every_recorded_command_parses_to_the_configs_its_checkpoint_saved():
+    """The command line still reads every shipped command as the run that made the checkpoint, and the
+    training script still writes those same commands."""
+    recipes = _training_script()
+    assert {path.stem for path in PRETRAINED_DIR.glob("*.safetensors")} == set(CATALOG)
+    for name, entry in CATALOG.items():
+        model, record = load_checkpoint(entry.path)
+        assert record["command"] == entry.command == recipes.command_for(name)
+        args = parse_command(record["command"])
+        assert configs_from_args(args, model.config.input_shape) == \
+            (model.config, TrainConfig.from_dict(record["train"])), name
+        assert (args.dataset, args.source, args.out) == (record["dataset"], entry.data_source, f"pretrained/{name}")
 
 
 def test_pretrained_folder_stays_small():

@@ -11,16 +11,8 @@ from models.config import ModelConfig, TrainConfig
 from models.data import load_dataset
 from models.errors import ConfigError, TrainingError
 from models.training.cli import main
-from models.training.trainer import (
-    WeightAverage,
-    _set_lr,
-    _warmed_loss,
-    evaluate,
-    native_bfloat16,
-    shift_images,
-    train,
-    training_record,
-)
+from models.training.result import training_record
+from models.training.trainer import WeightAverage, _set_lr, _warmed_loss, evaluate, native_bfloat16, shift_images, train
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,12 @@ import re
 import shlex
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.autoencoders import Autoencoder
 from models.checkpoint import from_bytes
 from models.config import MAX_WIDTH, ModelConfig, TrainConfig, brief
+from models.config_cli import config_argv
 from models.data import Dataset
 from models.errors import CheckpointError, ConfigError
 from models.training.checks import behaviour_problem, score_heldout
@@ -195,22 +196,9 @@ def cli_command(model_config: ModelConfig, train_config: TrainConfig, dataset: s
                  "olivetti": ["--dataset", "olivetti", "--source", "auto", "--image-size", "64", "64"]}.get(dataset)
     if data_args is None:
         return None
-    c = model_config
-    args = [*data_args, "--kind", c.kind, "--arch", c.arch, "--hidden", *map(str, c.hidden),
-            "--latent", str(c.latent), "--activation", c.activation, "--code-activation", c.code_activation,
-            "--loss", c.loss]
-    args += ["--tied"] if c.tied else []
-    args += ["--conv-dense", str(c.conv_dense)] if c.conv_dense else []
-    args += ["--beta", f"{c.beta:g}"] if c.kind == "vae" else []
-    if c.noise != "none":
-        args += ["--noise", c.noise, "--noise-level", f"{c.noise_level:g}"]
-    if c.sparsity != "none":
-        args += ["--sparsity", c.sparsity, "--sparsity-weight", f"{c.sparsity_weight:g}",
-                 "--sparsity-target", f"{c.sparsity_target:g}"]
-    if c.contractive_weight > 0:
-        args += ["--contractive-weight", f"{c.contractive_weight:g}"]
-    args += ["--epochs", str(train_config.epochs), "--batch-size", str(train_config.batch_size),
-             "--lr", f"{train_config.lr:g}", "--seed", str(train_config.seed), "--out", out]
+    # The page's time cap is the shared server's, not the run's: the command runs elsewhere, without it.
+    train_config = replace(train_config, max_seconds=None)
+    args = [*data_args, *config_argv(model_config, train_config), "--out", out]
     return "python -m models.train " + shlex.join(args)
 
 

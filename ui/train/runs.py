@@ -23,7 +23,7 @@ from models.decoder_program import DecoderProgram
 from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
 from models.training.checks import behaviour_problem
 from models.training.job import SECONDS_PER_UNIT, worker_setup
-from models.training.trainer import TrainResult, training_record
+from models.training.result import TrainResult, training_record
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
 from ui.session_models import ModelChoice
