@@ -11,19 +11,8 @@ import typing
 from dataclasses import MISSING, Field, fields
 from types import NoneType, UnionType
 
-from models.config import (
-    ACTIVATIONS,
-    ARCHS,
-    KINDS,
-    LOSSES,
-    LR_SCHEDULES,
-    NOISES,
-    OUTPUT_ACTIVATIONS,
-    PRECISIONS,
-    SPARSITIES,
-    ModelConfig,
-    TrainConfig,
-)
+from models.config import (ACTIVATIONS, ARCHS, KINDS, LOSSES, LR_SCHEDULES, NOISES, OUTPUT_ACTIVATIONS, PRECISIONS,
+                           SPARSITIES, ModelConfig, TrainConfig)
 
 CONFIGS = (ModelConfig, TrainConfig)
 NOT_FLAGS = {"input_shape"}  # ModelConfig.input_shape comes from the data, not the command line

@@ -13,19 +13,8 @@ from models.analysis.decodings import held_out_recon
 from models.analysis.unit_features import UnitFeatures, unit_features
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from ui.features.plots import (
-    ABOVE_COLOUR,
-    BELOW_COLOUR,
-    MAX_GRID_UNITS,
-    TILE_STRETCH,
-    VIEWS,
-    config_summary,
-    enlarge_picture,
-    grid_columns,
-    inverse_rgb,
-    signed_uint8,
-    unit_grid,
-)
+from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS, config_summary,
+                               enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
 from ui.features.questions import decodings_section, reactivation_section, tied_section
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md

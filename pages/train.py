@@ -19,26 +19,9 @@ from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, user_errors
 from ui.pictures import loss_curve
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
-from ui.train.form import (
-    BATCH_SIZES,
-    DATASETS,
-    LEARNING_RATES,
-    MAX_EPOCHS,
-    MAX_SECONDS,
-    REGULARISERS,
-    USER_SIDES,
-    TrainForm,
-    accept_checkpoint_upload,
-    build_configs,
-    check_size,
-    cli_command,
-    describe,
-    epoch_table,
-    epochs_text,
-    few_steps_warning,
-    loss_label,
-    new_name,
-)
+from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS, USER_SIDES,
+                           TrainForm, accept_checkpoint_upload, build_configs, check_size, cli_command, describe,
+                           epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
 

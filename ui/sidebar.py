@@ -10,17 +10,8 @@ import streamlit as st
 from ui.messages import escape_md
 from ui.projector import toggle as projector_toggle
 from ui.query import from_link, query_choice, set_query, state_from_query
-from ui.session_models import (
-    DATASET_TITLES,
-    INBOX_KEY,
-    ModelChoice,
-    catalog,
-    fit_to_show,
-    get_choice,
-    model_names,
-    title_of,
-    trained_models,
-)
+from ui.session_models import (DATASET_TITLES, INBOX_KEY, ModelChoice, catalog, fit_to_show, get_choice, model_names,
+                               title_of, trained_models)
 
 DEFAULT_MODEL = "mnist_vae2"
 # The model each page opens on (the first of its dataset that is shipped) unless the URL or the user names one:

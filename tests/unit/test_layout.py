@@ -63,3 +63,10 @@ def test_no_source_file_is_over_400_lines():
     sources.append(ROOT / "app.py")
     too_long = {str(p.relative_to(ROOT)): n for p in sources if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert too_long == {}
+
+
+def test_no_function_in_models_is_over_60_lines():
+    too_long = {f"{p.relative_to(ROOT)}:{node.name}": node.end_lineno - node.lineno + 1
+                for p in MODELS for node in ast.walk(ast.parse(p.read_text()))
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60}
+    assert too_long == {}

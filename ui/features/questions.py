@@ -10,16 +10,8 @@ import streamlit as st
 
 from models.analysis import tied_untied
 from models.analysis.decodings import Decodings, Reactivation, compare_decodings, reactivation
-from models.analysis.feature_findings import (
-    curve_summary,
-    decoding_findings,
-    decoding_table,
-    decoding_verdict,
-    gap_findings,
-    gap_rows,
-    reactivation_findings,
-    shown_outside_shares,
-)
+from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_table, decoding_verdict,
+                                              gap_findings, gap_rows, reactivation_findings, shown_outside_shares)
 from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
