@@ -164,6 +164,7 @@ def test_an_expensive_upload_is_accepted_with_its_sample_said(mnist):
     assert re.fullmatch(r".*so a sample was scored|scoring stopped at the 5-second cap", record["heldout_scoring_note"])
 
 
+@pytest.mark.slow
 def test_upload_scoring_benchmark_quick_mode_runs():
     from benchmarks.upload_scoring import main
 

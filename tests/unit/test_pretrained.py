@@ -103,6 +103,7 @@ def test_entry_loads_matches_its_catalog_line_and_recorded_loss(name):
     assert fresh == pytest.approx(record["final_heldout_loss"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_retraining_an_entry_with_its_recorded_command_reproduces_its_learning_curve(tmp_path):
     """The first epochs of the recorded command again (a constant learning rate, so cutting the run short
     changes nothing before the cut) give the recorded curve to 3 significant figures."""
