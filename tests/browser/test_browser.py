@@ -65,6 +65,9 @@ def test_training_one_epoch_in_the_browser_adds_the_model_to_the_sidebar(server,
     epochs.focus()
     page.keyboard.press("Home")  # the minimum: one epoch
     page.get_by_role("button", name="Train").first.click()
+    # The run trains in the server's pool while the live panel reruns now and then: between two of its reruns the
+    # page can look idle, so wait for the run's own result (it must come) before reading the page.
+    page.get_by_text("Trained 1 epoch", exact=False).first.wait_for(timeout=180_000)
     wait_idle(page, timeout=180_000)
     assert_no_exception(page, "train")
     page.screenshot(path=str(ARTIFACTS / "train-after-one-epoch.png"), full_page=True)
