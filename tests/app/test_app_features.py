@@ -12,7 +12,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from tests import ROOT
 from tests.unit.test_feature_pictures import small_model
-from ui.features.plots import (TILE_STRETCH, VIEWS)
+from ui.features.plots import TILE_STRETCH, VIEWS
 
 PAGE = "pages/features.py"
 TAB_PHRASES = {"encoder": "Row i of the encoder W", "decoder": "Column i of the decoder W′",

@@ -24,7 +24,7 @@ from models.training.job import Frames, TrainSpec, train_job, training_work
 from tests import ROOT
 from tests.unit.test_train_form import checkpoint
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
-from ui.train.form import (TrainForm, build_configs, fresh_model)
+from ui.train.form import TrainForm, build_configs, fresh_model
 from ui.train.live import seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun
 

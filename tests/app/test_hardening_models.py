@@ -13,35 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from models.autoencoders import build_model
 from models.catalog import load_catalog
-from models.checkpoint import load_checkpoint, to_bytes
+from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.data import load_dataset
 from models.errors import CheckpointError
 from models.training.checks import behaviour_problem, score_heldout, work_per_image
 from models.training.trainer import evaluate
 from tests import ROOT
-from tests.app.test_hardening import refused_then_served, texts
+from tests.app.test_hardening import accept, checkpoint_files, refused_then_served, small_model, texts
 from ui.latent.plots import SLIDER_LIMIT, slider_range
 from ui.session_models import TRAINED_KEY, ModelChoice
-from ui.train.form import accept_checkpoint_upload
-
-
-def small_model(scale: float = 1.0, **config) -> torch.nn.Module:
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(**{"hidden": (8,), **config})).eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.mul_(scale)
-    return model
-
-
-def checkpoint_files(model=None, record=None, stem="mine", document: bytes | None = None):
-    weights, default_document = to_bytes(model if model is not None else small_model(), record or {"dataset": "mnist"})
-    return [(f"{stem}.safetensors", weights), (f"{stem}.json", default_document if document is None else document)]
-
-
-def accept(files, mnist):
-    return accept_checkpoint_upload(files, lambda dataset: mnist)
 
 
 # --- 4. huge but finite weights ---------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from benchmarks.harness import chromium, running_app
 
 
 @pytest.fixture(scope="module")
-def server():
-    with running_app("streamlit.log") as url:
+def server(request, worker_id):
+    # one log per module and test worker: two workers run servers at once
+    with running_app(f"streamlit-{request.module.__name__.rsplit('.', 1)[-1]}-{worker_id}.log") as url:
         yield url
 
 

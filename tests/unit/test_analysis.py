@@ -12,8 +12,16 @@ import pytest
 import torch
 
 from models.analysis import decodings as an
-from models.analysis.tied_untied import (GAP_FORMAT, GapRow, GapTable, gap_document, learning_curve, load_gap_table,
-                                         parameter_count, train_until_stopped)
+from models.analysis.tied_untied import (
+    GAP_FORMAT,
+    GapRow,
+    GapTable,
+    gap_document,
+    learning_curve,
+    load_gap_table,
+    parameter_count,
+    train_until_stopped,
+)
 from models.autoencoders import build_model, interpolate_codes
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint

@@ -13,7 +13,9 @@ import torch
 
 from models.data import DATASETS, data_dir, load_dataset, load_user_images
 from models.errors import DataError
-from tests import ROOT as REPO
+from tests import ROOT
+
+REPO = ROOT
 
 SHARED_OLIVETTI = REPO.parent / "shared" / "data" / "olivettifaces.mat"
 
@@ -237,3 +239,14 @@ def test_importing_models_data_is_light():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_local_folders_are_found_beside_the_repo_and_named_relative_to_it():
+    """models/data/sources.py sits two folders down: its default folders are <repo>/data and <repo>/../shared/data,
+    and a source line names them relative to the repo, never by a server path."""
+    from models.data import sources  # noqa: PLC0415
+
+    assert sources._DEFAULT_DIRS == (ROOT / "data", ROOT.parent / "shared" / "data")
+    assert sources._shown(ROOT / "data") == "./data"
+    assert sources._shown(ROOT.parent / "shared" / "data") == "../shared/data"
+    assert sources._shown(Path("/somewhere/else/faces")) == "a folder named faces"

@@ -199,8 +199,8 @@ def test_dockerignore_keeps_what_the_app_runs_on():
               "pretrained/mnist_vae2.safetensors", "pretrained/tied_untied_gap.json"]
     assert all((ROOT / path).exists() for path in needed)
     assert [path for path in needed if ignored(path, patterns)] == []
-    unneeded = [".git/HEAD", ".venv/bin/python", "tests/test_deploy.py", "test-artifacts/home.png",
-                "pages/__pycache__/common.cpython-311.pyc", "benchmarks/startup.py", "data/olivettifaces.mat",
+    unneeded = [".git/HEAD", ".venv/bin/python", "tests/unit/test_deploy.py", "test-artifacts/home.png",
+                "ui/__pycache__/sidebar.cpython-311.pyc", "benchmarks/startup.py", "data/olivettifaces.mat",
                 "docs/deploy.md"]
     assert [path for path in unneeded if not ignored(path, patterns)] == []
 

@@ -17,8 +17,15 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
 from tests import ROOT
-from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, config_summary, inverse_rgb, signed_uint8,
-                               unit_grid)
+from ui.features.plots import (
+    ABOVE_COLOUR,
+    BELOW_COLOUR,
+    TILE_STRETCH,
+    config_summary,
+    inverse_rgb,
+    signed_uint8,
+    unit_grid,
+)
 from ui.pictures import percentile_stretch, to_uint8
 
 

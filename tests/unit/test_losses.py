@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from models import losses
-from models.autoencoders import (build_model)
+from models.autoencoders import build_model
 from models.config import ModelConfig
 
 

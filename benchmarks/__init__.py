@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print measured figures beside a reference measured in the same run (see README.md)."""
