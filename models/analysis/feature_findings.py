@@ -36,6 +36,12 @@ def decoding_table(decodings: Decodings) -> list[dict]:
     return rows
 
 
+def shown_outside_shares(decodings: Decodings, shown: int) -> str:
+    """The share of each shown image outside W's row space, in the order the pictures show them."""
+    shares = ", ".join(f"{100 * float(v):.0f}%" for v in decodings.outside_share[:shown])
+    return f"share of each shown image outside W's row space: {shares}"
+
+
 def _over(score: Score, n: int, first: bool) -> str:
     """The images a figure is over, named in its sentence: all n, or the subset and its size."""
     if score.finite_images == n:
@@ -127,8 +133,8 @@ def reactivation_headline(r: Reactivation) -> str:
         return (f"**g shows the features:** {numbers}. Through the inverse each off unit's {off:g} becomes "
                 f"f⁻¹({off:g}) = {f_off:.1f}, so every picture carries the same term Wᵀ(f⁻¹({off:g})·1 − b), "
                 f"which it correlates with at {r.transpose_shared:.2f} on average.")
-    why = (f"f⁻¹({off:g}) = {f_off:.1f}, so the off units add nothing and picture i is {f_on:.2f}·wᵢ − Wᵀb, unit "
-           f"i's encoder row" if abs(f_off) < 1e-12 else
+    why = (f"f⁻¹({off:g}) = {f_off:.1f}, so the off units add nothing and picture i is {f_on:.2f}·wᵢ − Wᵀb: unit "
+           f"i's own encoder row, less a term all units share" if abs(f_off) < 1e-12 else
            f"the term every picture shares, Wᵀ(f⁻¹({off:g})·1 − b), correlates only {r.transpose_shared:.2f} with "
            f"them")
     return f"**Wᵀ(f⁻¹(eᵢ) − b) shows the features:** {numbers}, because {why}."
