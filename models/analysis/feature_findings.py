@@ -50,12 +50,14 @@ def _over(score: Score, n: int, first: bool) -> str:
 
 
 def decoding_headline(decodings: Decodings) -> str:
-    """The one sentence that leads section (b): each decoding's PSNR, every figure over the same images."""
+    """The one sentence that leads section (b): each decoding's PSNR, every figure over the images it names."""
     s, n = decodings.scores, len(decodings.x)
-    learned, transpose, pinv = s["learned"], s["transpose"], s["pinv"]
-    return (f"Decoding with g: **{_num(learned.psnr)} dB** {_over(learned, n, True)}; Wᵀ(f⁻¹(h) − b): "
-            f"**{_num(transpose.psnr)} dB** {_over(transpose, n, False)}, W⁺(f⁻¹(h) − b): **{_num(pinv.psnr)} dB** "
-            f"{_over(pinv, n, False)} ({decodings.code_clipped_images} of {n} codes clipped at "
+    inverse = [(DECODINGS[k], s[k]) for k in ("transpose", "pinv")]
+    all_same = all(score.finite_images == n for _, score in inverse)
+    paths = ", ".join(f"{name}: **{_num(score.psnr)} dB**" + ("" if all_same else f" {_over(score, n, False)}")
+                      for name, score in inverse)
+    return (f"Decoding with g: **{_num(s['learned'].psnr)} dB** {_over(s['learned'], n, True)}; "
+            f"{f'on the same {n}, ' if all_same else ''}{paths} ({decodings.code_clipped_images} codes clipped at "
             f"ε = {decodings.eps:g}).")
 
 
@@ -122,22 +124,17 @@ def decoding_verdict(findings: list[Decodings]) -> str:
 # --- (b′) one unit reactivated --------------------------------------------------------------------------------------
 def reactivation_headline(r: Reactivation) -> str:
     """Which path shows the features, and why, from the pictures' correlations."""
-    units = len(r.learned)
     through_g, inverse = r.correlation("learned"), r.correlation("transpose")
-    on, off = r.code_values
-    f_on, f_off = r.inverse_values
-    numbers = (f"two units' pictures correlate **{_num(through_g, 2)}** on average through g and "
-               f"**{_num(inverse, 2)}** through Wᵀ(f⁻¹(eᵢ) − b) (1 = every unit draws the same picture, "
-               f"all {units} units)")
+    off, (f_on, f_off) = r.code_values[1], r.inverse_values
     if inverse is None or (through_g is not None and through_g < inverse):
-        return (f"**g shows the features:** {numbers}. Through the inverse each off unit's {off:g} becomes "
-                f"f⁻¹({off:g}) = {f_off:.1f}, so every picture carries the same term Wᵀ(f⁻¹({off:g})·1 − b), "
-                f"which it correlates with at {r.transpose_shared:.2f} on average.")
-    why = (f"f⁻¹({off:g}) = {f_off:.1f}, so the off units add nothing and picture i is {f_on:.2f}·wᵢ − Wᵀb: unit "
-           f"i's own encoder row, less a term all units share" if abs(f_off) < 1e-12 else
-           f"the term every picture shares, Wᵀ(f⁻¹({off:g})·1 − b), correlates only {r.transpose_shared:.2f} with "
-           f"them")
-    return f"**Wᵀ(f⁻¹(eᵢ) − b) shows the features:** {numbers}, because {why}."
+        return (f"**g shows the features:** through g two units' pictures correlate **{_num(through_g, 2)}**, "
+                f"through Wᵀ(f⁻¹(eᵢ) − b) **{_num(inverse, 2)}** (1 = identical): f⁻¹ turns each off unit's "
+                f"{off:g} into {f_off:.1f}, so every inverse picture carries the same sum over the other units.")
+    why = (f"f⁻¹({off:g}) = {f_off:.1f}, so the off units add nothing and picture i is {f_on:.2f}·wᵢ − Wᵀb, unit "
+           f"i's own encoder row less a term all units share" if abs(f_off) < 1e-12 else
+           f"the term all its pictures share correlates only {r.transpose_shared:.2f} with them")
+    return (f"**Wᵀ(f⁻¹(eᵢ) − b) shows the features:** through it two units' pictures correlate "
+            f"**{_num(inverse, 2)}**, through g **{_num(through_g, 2)}** (1 = identical): {why}.")
 
 
 def reactivation_findings(r: Reactivation, activation: str) -> list[str]:
@@ -150,7 +147,11 @@ def reactivation_findings(r: Reactivation, activation: str) -> list[str]:
         f"**Through the inverse:** f⁻¹ of {EDGE.get(activation, 'the range edge')} is infinite, so {r.clipped_values:,} "
         f"of the {units * units:,} entries of the one-hot codes were moved ε = {r.eps:g} inside f's range: on = "
         f"{on:g} (f⁻¹ = {f_on:.2f}), off = {off:g} (f⁻¹ = {f_off:.2f}).",
-        f"**Through W⁺:** W⁺(f⁻¹(eᵢ) − b) pictures correlate {_num(r.correlation('pinv'), 2)} on average.",
+        f"**What the inverse pictures share:** each Wᵀ(f⁻¹(eᵢ) − b) correlates {r.transpose_shared:.2f} on average "
+        f"with Wᵀ(f⁻¹({off:g})·1 − b), the picture of the all-off code (1 = nothing of unit i in it), over all "
+        f"{units} units.",
+        f"**Through W⁺:** two units' W⁺(f⁻¹(eᵢ) − b) pictures correlate {_num(r.correlation('pinv'), 2)} on "
+        f"average.",
     ]
 
 
