@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from models.analysis.feature_findings import decoding_headline, gap_findings
+from models.analysis.feature_findings import EDGE, decoding_headline, gap_findings
 from models.analysis.tied_untied import learning_curve, parameter_count
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 from ui.features.questions import gap_table, held_out_decodings
@@ -216,7 +216,7 @@ def inverse_facts(pair: dict) -> list[str]:
         f"average image (over all {n}) lies outside $W$'s {d.rank}-dimensional row space, where no inverse of the "
         f"code can reach.",
         f"**f⁻¹ is infinite at the edges of f's range.** As the model runs, in float32, {d.float32_saturated} of "
-        f"{n} codes have a unit at exactly 0 or 1; in float64, {d.code_clipped_images} of {n} still have a unit "
+        f"{n} codes have a unit at exactly {EDGE[pair['tied'].model.config.code_activation]}; in float64, {d.code_clipped_images} of {n} still have a unit "
         f"within ε = {d.eps:g} of the edge and had to be moved inside it before f⁻¹. The learned decoder needs no "
         f"such repair.",
         f"**f⁻¹ at the output fails differently.** $W'h + b'$ can be any real number: it lies outside f's range at "

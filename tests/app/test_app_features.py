@@ -192,6 +192,30 @@ def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained
     assert any("f⁻¹ undefined at **n/a**" in m.value for m in at.markdown)
 
 
+def test_a_tanh_model_gets_every_decoding_on_all_held_out_images_and_the_reactivation_answer():
+    from models.data import load_dataset  # noqa: PLC0415
+    from ui.session_models import TRAINED_KEY, ModelChoice  # noqa: PLC0415
+
+    model = small_model(code_activation="tanh", latent=20, input_shape=(1, 28, 28))
+    with torch.no_grad():
+        model.to_code.weight.mul_(60)  # some codes reach ±1 exactly, even in float64
+    mine = ModelChoice(name="mine", title="My tanh layer", dataset="mnist", model=model, record={},
+                       data=load_dataset("mnist", source="bundled"), trained_here=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[TRAINED_KEY] = {"mine": mine}
+    at.query_params.update(left="mine", right=SINGLE[0])
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception and not at.error
+    rows = at.table[0].value.loc["My tanh layer"]
+    assert list(rows["images scored"]) == ["500 / 500"] * 4 and rows.loc["Wᵀ(f⁻¹(h) − b)", "PSNR (dB)"] != "—"
+    heads = [m.value for m in at.markdown if m.value.startswith("Decoding with g: **")]
+    assert len(heads) == 2 and all("on all 500 held-out images" in h for h in heads)
+    assert "(0 codes clipped" not in heads[0]  # the tanh layer's codes did reach ±1 and were clipped
+    assert sum("shows the features:**" in m.value for m in at.markdown) == 2
+    assert "f⁻¹ of −1 or 1 is infinite" in texts(at)
+
+
 # --- (b) the decodings, (b′) reactivation, (a) tied against untied: page numbers from the tested functions -----------
 def held_out():
     from models.data import load_dataset  # noqa: PLC0415
