@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from models.analysis.feature_findings import gap_findings
+from models.analysis.feature_findings import EDGE, decoding_headline, gap_findings
 from models.analysis.tied_untied import learning_curve, parameter_count
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 from ui.features.questions import gap_table, held_out_decodings
@@ -202,31 +202,31 @@ def tied_untied_facts(pair: dict) -> list[str]:
 
 
 def inverse_facts(pair: dict) -> list[str]:
-    """The well-known answer's points, each with the number the shipped models give."""
+    """The well-known answer's points, each with the number the shipped tied model gives on the Features page's
+    computation (every figure over the same held-out images)."""
     if not pair:
         return []
-    choice = pair["tied"]
-    d = held_out_decodings(choice)
-    s = d.scores
-    learned, transpose, pinv, output = s["learned"], s["transpose"], s["pinv"], s["output_inverse"]
-    n = learned.images
+    d = held_out_decodings(pair["tied"])
+    s, n = d.scores, len(d.x)
+    learned, pinv, output = s["learned"], s["pinv"], s["output_inverse"]
     return [
-        f"**The transpose is not an inverse.** On the shipped tied model's {n} held-out digits, "
-        f"$W^\\top(f^{{-1}}(h) - b)$ reconstructs at {transpose.psnr:.1f} dB PSNR; the learned decoder at "
-        f"{learned.psnr:.1f} dB.",
-        f"**The \"real inverse\" is the pseudo-inverse $W^+$.** It gets {pinv.psnr:.1f} dB, "
-        f"{'more' if pinv.psnr > learned.psnr else 'less'} than the learned decoder, but only after clipping to "
-        f"[0, 1] ({100 * pinv.outside_unit:.1f}% of its pixels lie outside it), and "
-        f"{100 * float(d.outside_share.mean()):.1f}% of an average image lies outside $W$'s {d.rank}-dimensional "
-        f"row space, where no inverse of the code can reach.",
-        f"**f⁻¹ is infinite at the edges of f's range.** {learned.saturated_codes} of {n} codes have a unit that "
-        f"rounds to exactly 0 or 1 in float32: those give {pinv.nonfinite_images} inf/NaN images through the "
-        f"inverse, {learned.nonfinite_images} through the learned decoder.",
-        f"**f⁻¹ at the output fails differently.** $f^{{-1}}(W'h + b')$ has no value at "
-        f"{100 * output.nonfinite_pixels:.1f}% of pixels, since $W'h + b'$ can be any real number. The decoder is "
-        f"a learned map whose output activation fits the loss: a sigmoid for binary cross-entropy on [0, 1] "
-        f"pixels.",
+        f"**Measured on the shipped tied model.** {decoding_headline(d)}",
+        f"**The \"real inverse\" is the pseudo-inverse $W^+$,** and even it is worse than the learned decoder "
+        f"({_fmt(pinv.psnr)} against {_fmt(learned.psnr)} dB): {100 * float(d.outside_share.mean()):.1f}% of an "
+        f"average image (over all {n}) lies outside $W$'s {d.rank}-dimensional row space, where no inverse of the "
+        f"code can reach.",
+        f"**f⁻¹ is infinite at the edges of f's range.** As the model runs, in float32, {d.float32_saturated} of "
+        f"{n} codes have a unit at exactly {EDGE[pair['tied'].model.config.code_activation]}; in float64, {d.code_clipped_images} of {n} still have a unit "
+        f"within ε = {d.eps:g} of the edge and had to be moved inside it before f⁻¹. The learned decoder needs no "
+        f"such repair.",
+        f"**f⁻¹ at the output fails differently.** $W'h + b'$ can be any real number: it lies outside f's range at "
+        f"{100 * output.clipped_values / d.x.numel():.1f}% of pixels. The decoder is a learned map whose output "
+        f"activation fits the loss: a sigmoid for binary cross-entropy on [0, 1] pixels.",
     ]
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def tied_untied_note() -> str | None:

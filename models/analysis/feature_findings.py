@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from models.analysis.decodings import DECODINGS, Decodings, Reactivation, mean_pairwise_correlation
+from models.analysis.decodings import DECODINGS, Decodings, Score
+from models.analysis.reactivation import Reactivation
 from models.analysis.tied_untied import Curve, GapTable
 
 EDGE = {"sigmoid": "0 or 1", "tanh": "−1 or 1", "identity": "±∞"}
@@ -20,14 +21,15 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def decoding_table(decodings: Decodings) -> list[dict]:
-    """One row per decoding: the figures the page shows in its table."""
+    """One row per decoding: the figures the page shows in its table, each over the images it names."""
     rows = []
     for name, score in decodings.scores.items():
         rows.append({
             "decoding": DECODINGS[name],
+            "images scored": f"{score.finite_images} / {score.images}",
             "BCE": _num(score.bce), "½‖x−x̂‖²": _num(score.half_squared, 2), "PSNR (dB)": _num(score.psnr),
-            "saturated codes": f"{score.saturated_codes} / {score.images}",
-            "inf/NaN images": f"{score.nonfinite_images} / {score.images}",
+            f"clipped at ε = {decodings.eps:g}": f"{score.clipped_images} / {score.images} images "
+                                                 f"({score.clipped_values:,} values)",
             "pixels outside [0, 1]": _pct(score.outside_unit),
             "values (before clipping)": "—" if score.low is None else f"{score.low:.3g} … {score.high:.3g}",
         })
@@ -37,88 +39,120 @@ def decoding_table(decodings: Decodings) -> list[dict]:
 def shown_outside_shares(decodings: Decodings, shown: int) -> str:
     """The share of each shown image outside W's row space, in the order the pictures show them."""
     shares = ", ".join(f"{100 * float(v):.0f}%" for v in decodings.outside_share[:shown])
-    return f"share of each image outside W's row space: {shares}"
+    return f"share of each shown image outside W's row space: {shares}"
+
+
+def _over(score: Score, n: int, first: bool) -> str:
+    """The images a figure is over, named in its sentence: all n, or the subset and its size."""
+    if score.finite_images == n:
+        return f"on all {n} held-out images" if first else f"on the same {n}"
+    return f"on only the {score.finite_images} of {n} held-out images that came out finite"
+
+
+def decoding_headline(decodings: Decodings) -> str:
+    """The one sentence that leads section (b): each decoding's PSNR, every figure over the images it names."""
+    s, n = decodings.scores, len(decodings.x)
+    inverse = [(DECODINGS[k], s[k]) for k in ("transpose", "pinv")]
+    all_same = all(score.finite_images == n for _, score in inverse)
+    paths = ", ".join(f"{name}: **{_num(score.psnr)} dB**" + ("" if all_same else f" {_over(score, n, False)}")
+                      for name, score in inverse)
+    return (f"Decoding with g: **{_num(s['learned'].psnr)} dB** {_over(s['learned'], n, True)}; "
+            f"{f'on the same {n}, ' if all_same else ''}{paths} ({decodings.code_clipped_images} codes clipped at "
+            f"ε = {decodings.eps:g}).")
 
 
 def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
     """What the table says about question (b) for one model, one sentence per point."""
     s = decodings.scores
     learned, transpose, pinv, output = s["learned"], s["transpose"], s["pinv"], s["output_inverse"]
-    n = learned.images
-    sv = decodings.singular_values
+    n, sv, edge = learned.images, decodings.singular_values, EDGE.get(activation, "its range's edge")
     out = [
-        f"**Transpose:** Wᵀ(f⁻¹(h) − b) scores **{_num(transpose.psnr)} dB** against **{_num(learned.psnr)} dB** for "
-        f"the learned decoder. Wᵀ undoes W only if all of W's singular values are 1; here they run from "
-        f"{float(sv.min()):.2f} to {float(sv.max()):.2f}, so {_pct(transpose.outside_unit)} of its pixels land "
-        f"outside [0, 1].",
+        f"**Transpose:** Wᵀ(f⁻¹(h) − b) scores **{_num(transpose.psnr)} dB** {_over(transpose, n, True)} against "
+        f"**{_num(learned.psnr)} dB** for the learned decoder {_over(learned, n, False)}. Wᵀ undoes W only if all "
+        f"of W's singular values are 1; here they run from {float(sv.min()):.2f} to {float(sv.max()):.2f}, so "
+        f"{_pct(transpose.outside_unit)} of its pixels land outside [0, 1].",
     ]
     comparison = "better" if (pinv.psnr or -math.inf) > (learned.psnr or -math.inf) else "worse"
     bce = "lower" if (pinv.bce or math.inf) < (learned.bce or math.inf) else "higher"
     out.append(
-        f"**Pseudo-inverse:** W⁺(f⁻¹(h) − b), clipped to [0, 1], scores **{_num(pinv.psnr)} dB**, {comparison} "
-        f"than the learned decoder in PSNR, with a {bce} BCE ({_num(pinv.bce)} against {_num(learned.bce)}), "
-        f"on the {pinv.finite_images} of {n} images that come out finite. Before clipping its values run from "
+        f"**Pseudo-inverse:** W⁺(f⁻¹(h) − b), clipped to [0, 1], scores **{_num(pinv.psnr)} dB** "
+        f"{_over(pinv, n, True)}, {comparison} than the learned decoder in PSNR, with a {bce} BCE "
+        f"({_num(pinv.bce)} against {_num(learned.bce)}). Before clipping its values run from "
         f"{_num(pinv.low, 2)} to {_num(pinv.high, 2)}: {_pct(pinv.outside_unit)} of pixels are not valid "
         f"intensities.")
     share = decodings.outside_share
     out.append(
         f"**What no inverse can recover:** on average **{_pct(float(share.mean()))}** of a held-out image's energy "
-        f"(up to {_pct(float(share.max()))}) lies outside the {decodings.rank}-dimensional row space of W, and "
-        f"W⁺(·) only ever returns vectors inside it.")
-    worst = decodings.worst_rounding
-    if worst is not None:
-        out.append(
-            f"**f⁻¹ near its edges:** even where f⁻¹(h) is finite, a code within a hair of "
-            f"{EDGE.get(activation, 'the edge')} "
-            f"has lost digits to float32 rounding and f⁻¹ magnifies the loss: W⁺(f⁻¹(h) − b) strays from the exact "
-            f"W⁺Wx by more than 0.01 in {decodings.rounding_worse_than(0.01)} of {pinv.finite_images} images "
-            f"(at worst {worst:.3g}).")
-    edge = EDGE.get(activation, "its range's edge")
+        f"(up to {_pct(float(share.max()))}, over all {n}) lies outside the {decodings.rank}-dimensional row space "
+        f"of W, and W⁺(·) only ever returns vectors inside it.")
+    out.append(_edge_finding(decodings, edge))
     out.append(
-        f"**Float32 saturation:** {learned.saturated_codes} of {n} codes have a unit that rounds to exactly "
-        f"{edge}, where f⁻¹ is infinite: Wᵀ(f⁻¹(h) − b) gives {transpose.nonfinite_images} inf/NaN images and "
-        f"W⁺(f⁻¹(h) − b) gives {pinv.nonfinite_images}, while the learned decoder gives "
-        f"{learned.nonfinite_images}." if learned.saturated_codes else
-        f"**Float32 saturation:** no code of these {n} rounds to exactly {edge}, so f⁻¹(h) is finite for all of "
-        f"them here; a code that did would make both inverse decodings inf/NaN.")
-    out.append(
-        f"**f⁻¹ at the output:** f⁻¹(W′h + b′) is inf/NaN at {_pct(output.nonfinite_pixels)} of pixels "
-        f"(W′h + b′ is outside f's range there), so {output.nonfinite_images} of {n} images have no value in "
-        f"some pixel. This is not the question's formula: it replaces the output activation, not the encoder's.")
+        f"**f⁻¹ at the output:** W′h + b′ lies outside f's range (or within ε of its edge) at "
+        f"{_pct(output.clipped_values / decodings.x.numel())} of pixels ({output.clipped_images} of {n} images), where f⁻¹ has no value; clipped ε inside the range, "
+        f"f⁻¹(W′h + b′) scores {_num(output.psnr)} dB {_over(output, n, False)}. This is not the question's formula: "
+        f"it replaces the output activation, not the encoder's.")
     return out
 
 
+def _edge_finding(decodings: Decodings, edge: str) -> str:
+    """Why the inverse paths run in float64 and clip at ε, with the counts."""
+    n, eps = len(decodings.x), decodings.eps
+    clipped = decodings.scores["transpose"]
+    text = (f"**f⁻¹ at the edge of f's range:** as the model runs (float32), {decodings.float32_saturated} of {n} "
+            f"codes have a unit at exactly {edge}, where f⁻¹ is infinite. So the inverse paths encode again in "
+            f"float64 and move any unit within ε = {eps:g} of {edge} ε inside: {decodings.code_clipped_images} of "
+            f"{n} codes had one ({clipped.clipped_values:,} unit values).")
+    worst = decodings.worst_unclipped_error
+    if worst is not None:
+        text += (f" On the {n - decodings.code_clipped_images} codes left as they were, W⁺(f⁻¹(h) − b) equals the "
+                 f"projection W⁺Wx to within {worst:.1g}: in float64 the inverse itself is exact.")
+    return text
+
+
 def decoding_verdict(findings: list[Decodings]) -> str:
-    """One line over both models: which decodings always gave a finite image inside [0, 1]."""
+    """One line over both models: which decodings always gave an image inside [0, 1]."""
     clean = [name for name in DECODINGS
              if all(d.scores[name].nonfinite_images == 0 and (d.scores[name].outside_unit or 0) == 0
                     for d in findings)]
     if clean == ["learned"]:
         return ("**So:** of the four, only the learned decoder g(W′h + b′) returned a finite image inside [0, 1] "
-                "for every held-out code of both models; each inverse-first decoding either left [0, 1] or "
-                "came out inf/NaN for some of them.")
+                "for every held-out code of both models; each inverse-first decoding left [0, 1] for some of them.")
     names = ", ".join(DECODINGS[c] for c in clean) or "none of them"
     return f"**So:** the decodings that returned a finite image inside [0, 1] for every held-out code: {names}."
 
 
+# --- (b′) one unit reactivated --------------------------------------------------------------------------------------
+def reactivation_headline(r: Reactivation) -> str:
+    """Which path shows the features, and why, from the pictures' correlations."""
+    through_g, inverse = r.correlation("learned"), r.correlation("transpose")
+    off, (f_on, f_off) = r.code_values[1], r.inverse_values
+    if inverse is None or (through_g is not None and through_g < inverse):
+        return (f"**g shows the features:** through g two units' pictures correlate **{_num(through_g, 2)}**, "
+                f"through Wᵀ(f⁻¹(eᵢ) − b) **{_num(inverse, 2)}** (1 = identical): f⁻¹ turns each off unit's "
+                f"{off:g} into {f_off:.1f}, so every inverse picture carries the same sum over the other units.")
+    why = (f"f⁻¹({off:g}) = {f_off:.1f}, so the off units add nothing and picture i is {f_on:.2f}·wᵢ − Wᵀb, unit "
+           f"i's own encoder row less a term all units share" if abs(f_off) < 1e-12 else
+           f"the term all its pictures share correlates only {r.transpose_shared:.2f} with them")
+    return (f"**Wᵀ(f⁻¹(eᵢ) − b) shows the features:** through it two units' pictures correlate "
+            f"**{_num(inverse, 2)}**, through g **{_num(through_g, 2)}** (1 = identical): {why}.")
+
+
 def reactivation_findings(r: Reactivation, activation: str) -> list[str]:
-    units = len(r.onehot_learned)
-    on, off = r.soft_code_values
-    out = [
+    units = len(r.learned)
+    on, off = r.code_values
+    f_on, f_off = r.inverse_values
+    return [
         f"**Through g:** g(W′eᵢ + b′) is a valid image for all {units} one-hot codes (values "
-        f"{float(r.onehot_learned.min()):.3f} … {float(r.onehot_learned.max()):.3f}).",
-        f"**Inverse first:** f⁻¹(eᵢ) is finite for {r.onehot_inverse_finite_codes} of {units} one-hot codes "
-        f"(f⁻¹ of {EDGE.get(activation, 'the range edge')} is infinite), and Wᵀ(f⁻¹(eᵢ) − b) is inf/NaN for "
-        f"{r.onehot_transpose_nonfinite} of {units}: the inverse-first path is undefined for one-hot codes.",
+        f"{float(r.learned.min()):.3f} … {float(r.learned.max()):.3f}); it needs no clipping.",
+        f"**Through the inverse:** f⁻¹ of {EDGE.get(activation, 'the range edge')} is infinite, so {r.clipped_values:,} "
+        f"of the {units * units:,} entries of the one-hot codes were moved ε = {r.eps:g} inside f's range: on = "
+        f"{on:g} (f⁻¹ = {f_on:.2f}), off = {off:g} (f⁻¹ = {f_off:.2f}).",
+        f"**What the inverse pictures share:** each Wᵀ(f⁻¹(eᵢ) − b) correlates {r.transpose_shared:.2f} on average "
+        f"with Wᵀ(f⁻¹({off:g})·1 − b), the picture of the all-off code (1 = nothing of unit i in it), over all "
+        f"{units} units.",
+        f"**Through W⁺:** two units' W⁺(f⁻¹(eᵢ) − b) pictures correlate {_num(r.correlation('pinv'), 2)} on "
+        f"average.",
     ]
-    corr = {name: mean_pairwise_correlation(getattr(r, name))
-            for name in ("soft_learned", "soft_transpose", "soft_pinv")}
-    out.append(
-        f"**Softened to {on:g} / {off:g}:** the inverse-first pictures are finite, but Wᵀ(f⁻¹(sᵢ) − b) adds the "
-        f"same large term for every unit (all the off units at f⁻¹({off:g})), so two units' pictures correlate "
-        f"**{_num(corr['soft_transpose'], 3)}** on average (1 = identical), against "
-        f"{_num(corr['soft_learned'], 3)} through g and {_num(corr['soft_pinv'], 3)} through W⁺.")
-    return out
 
 
 # --- (a) tied against untied ------------------------------------------------------------------------------------------

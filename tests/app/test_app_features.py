@@ -187,9 +187,33 @@ def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained
     assert not at.exception and not at.error
     assert at.selectbox(key="right").value == "mine"
     assert at.slider(key="unit").value == 29  # clamped to the smaller model's last unit
-    assert any("sigmoid, tanh or identity" in i.value for i in at.info)
+    assert any("relu(z) = 0 for every z ≤ 0" in i.value and "sigmoid, tanh or identity" in i.value for i in at.info)
     assert any("no f⁻¹ for this model" in i.value for i in at.info)
     assert any("f⁻¹ undefined at **n/a**" in m.value for m in at.markdown)
+
+
+def test_a_tanh_model_gets_every_decoding_on_all_held_out_images_and_the_reactivation_answer():
+    from models.data import load_dataset  # noqa: PLC0415
+    from ui.session_models import TRAINED_KEY, ModelChoice  # noqa: PLC0415
+
+    model = small_model(code_activation="tanh", latent=20, input_shape=(1, 28, 28))
+    with torch.no_grad():
+        model.to_code.weight.mul_(60)  # some codes reach ±1 exactly, even in float64
+    mine = ModelChoice(name="mine", title="My tanh layer", dataset="mnist", model=model, record={},
+                       data=load_dataset("mnist", source="bundled"), trained_here=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[TRAINED_KEY] = {"mine": mine}
+    at.query_params.update(left="mine", right=SINGLE[0])
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception and not at.error
+    rows = at.table[0].value.loc["My tanh layer"]
+    assert list(rows["images scored"]) == ["500 / 500"] * 4 and rows.loc["Wᵀ(f⁻¹(h) − b)", "PSNR (dB)"] != "—"
+    heads = [m.value for m in at.markdown if m.value.startswith("Decoding with g: **")]
+    assert len(heads) == 2 and all("on all 500 held-out images" in h for h in heads)
+    assert "(0 codes clipped" not in heads[0]  # the tanh layer's codes did reach ±1 and were clipped
+    assert sum("shows the features:**" in m.value for m in at.markdown) == 2
+    assert "f⁻¹ of −1 or 1 is infinite" in texts(at)
 
 
 # --- (b) the decodings, (b′) reactivation, (a) tied against untied: page numbers from the tested functions -----------
@@ -202,7 +226,7 @@ def held_out():
 @needs_pair
 def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_models():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
-    from models.analysis.feature_findings import decoding_findings, decoding_table  # noqa: PLC0415
+    from models.analysis.feature_findings import decoding_findings, decoding_headline, decoding_table  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100")
     table = at.table[0].value
@@ -217,41 +241,46 @@ def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_mod
         for row in expected:
             shown = rows.loc[row["decoding"]]
             assert all(str(shown[k]) == str(v) for k, v in row.items() if k != "decoding"), row
+            assert shown["images scored"] == "500 / 500"  # every decoding on the same 500 images
         # the learned decoder's BCE is the model's own held-out reconstruction loss
         assert float(rows.iloc[0]["BCE"]) == pytest.approx(result.scores["learned"].bce, abs=0.051)
-        assert result.scores["transpose"].psnr < 5 < result.scores["learned"].psnr  # what the findings say
+        assert result.scores["transpose"].psnr < 6 < result.scores["learned"].psnr  # what the findings say
+        # the section leads with one sentence per model, right under its picture, every figure over all 500
+        headline = decoding_headline(result)
+        assert "on all 500 held-out images" in headline and "on the same 500" in headline
+        assert headline in [m.value for m in at.markdown]
         for line in decoding_findings(result, "sigmoid"):
             assert line in page
     assert "only the learned decoder g(W′h + b′) returned a finite image inside [0, 1]" in page
-    # each shown image's share outside W's row space, under its pictures
+    # each shown image's share outside W's row space, in the details' caption
     from models.analysis.decodings import outside_row_space_share  # noqa: PLC0415
 
     tied = catalog_model("mnist_tied100")
     shares = outside_row_space_share(tied.to_code.weight, held_out()[:8])
-    caption = next(img.proto.imgs[0].caption for img in at.get("image") if "outside W's row space" in
-                   img.proto.imgs[0].caption)
-    assert caption.endswith(", ".join(f"{100 * float(v):.0f}%" for v in shares))
+    assert ", ".join(f"{100 * float(v):.0f}%" for v in shares) in page
 
 
 @needs_pair
-def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_its_numbers():
-    from models.analysis.decodings import reactivation  # noqa: PLC0415
-    from models.analysis.feature_findings import reactivation_findings  # noqa: PLC0415
+def test_reactivation_eps_redraws_the_strips_goes_in_the_url_and_reports_its_numbers():
+    from models.analysis.feature_findings import reactivation_findings, reactivation_headline  # noqa: PLC0415
+    from models.analysis.reactivation import reactivation  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100", soft="0.1")
     assert at.select_slider(key="soft").value == "0.1"
     tied = catalog_model("mnist_tied100")
-    for line in reactivation_findings(reactivation(tied, 0.1), "sigmoid"):
+    r = reactivation(tied, 0.1)
+    assert reactivation_headline(r) in [m.value for m in at.markdown]
+    for line in reactivation_findings(r, "sigmoid"):
         assert line in texts(at)
-    assert "Softened to 0.9 / 0.1" in texts(at)
-    assert "finite for 0 of 100 one-hot codes" in texts(at)
+    assert "on = 0.9 (f⁻¹ = 2.20), off = 0.1 (f⁻¹ = -2.20)" in texts(at)
+
     def strips(marker: str) -> list[str]:
         return [img.proto.imgs[0].url for img in at.get("image") if marker in img.proto.imgs[0].caption]
 
     before = {marker: strips(marker) for marker in ("first 8 held", "units 0–7")}
     at.select_slider(key="soft").set_value("0.001").run()
     assert not at.exception
-    assert url(at, "soft") == "0.001" and "Softened to 0.999 / 0.001" in texts(at)
+    assert url(at, "soft") == "0.001" and "on = 0.999 (f⁻¹ = 6.91)" in texts(at)
     assert len(before["first 8 held"]) == len(before["units 0–7"]) == 2
     assert strips("first 8 held") == before["first 8 held"]  # the decodings strips stay
     after = strips("units 0–7")
@@ -259,9 +288,17 @@ def test_reactivation_softening_redraws_the_strips_goes_in_the_url_and_reports_i
     assert len(after) == 2 and all(a != b for a, b in zip(after, before["units 0–7"]))
 
 
+@needs_pair
+def test_reactivation_by_default_clips_at_the_edge_eps_and_says_g_shows_the_features():
+    at = run_page(left="mnist_tied100", right="mnist_untied100")
+    assert at.select_slider(key="soft").value == "1e-06"
+    heads = [m.value for m in at.markdown if "shows the features:**" in m.value]
+    assert len(heads) == 2 and all(h.startswith("**g shows the features:**") for h in heads)
+
+
 def test_a_bad_softening_in_the_url_falls_back():
     at = run_page(left=SINGLE[0], right=SINGLE[0], soft="7")
-    assert at.select_slider(key="soft").value == "0.01"
+    assert at.select_slider(key="soft").value == "1e-06"
 
 
 @needs_pair

@@ -41,10 +41,17 @@ def test_question_sections_fit_their_columns_at_laptop_sizes(server, browser, wi
             page.wait_for_timeout(400)
             assert heading.is_visible()
             page.screenshot(path=str(ARTIFACTS / f"features-{name}-{width}x{height}.png"))
+        # the decodings table and the findings are one click away, in the details under the section's pictures
+        details = page.locator('[data-testid="stExpander"] summary', has_text="the table and what each number means")
+        details.click()
+        table = page.locator('[data-testid="stTable"]').first
+        table.wait_for(state="visible")
+        table.evaluate("t => t.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(ARTIFACTS / f"features-decodings-details-{width}x{height}.png"))
         assert page.evaluate(OVERFLOWING) == []
         assert page.evaluate(IMAGES_WIDER_THAN_COLUMN) == []
         # the decodings table: 8 rows (4 decodings × 2 models), every one of its 7 figures shown
-        table = page.locator('[data-testid="stTable"]').first
         assert table.locator("tbody tr").count() == 8
         assert "W⁺(f⁻¹(h) − b)" in table.inner_text()
     finally:

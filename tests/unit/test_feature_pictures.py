@@ -186,22 +186,65 @@ def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
 
 def test_decoding_sentences_and_table_use_the_scores():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
-    from models.analysis.feature_findings import decoding_findings, decoding_table, decoding_verdict  # noqa: PLC0415
+    from models.analysis.feature_findings import (decoding_findings, decoding_headline, decoding_table,  # noqa: PLC0415
+                                                  decoding_verdict)
 
     model = small_model(latent=3, input_shape=(1, 4, 4))
     with torch.no_grad():
         model.to_code.weight.mul_(40)  # saturates some codes in float32
     result = compare_decodings(model, torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0)))
     rows = {r["decoding"]: r for r in decoding_table(result)}
-    transpose = result.scores["transpose"]
-    assert rows["Wᵀ(f⁻¹(h) − b)"]["inf/NaN images"] == f"{transpose.nonfinite_images} / 30"
-    assert rows["Wᵀ(f⁻¹(h) − b)"]["PSNR (dB)"] == ("—" if transpose.psnr is None else f"{transpose.psnr:.1f}")
+    transpose, learned, pinv = (result.scores[k] for k in ("transpose", "learned", "pinv"))
+    assert rows["Wᵀ(f⁻¹(h) − b)"]["images scored"] == "30 / 30"
+    assert rows["Wᵀ(f⁻¹(h) − b)"]["clipped at ε = 1e-06"] == \
+        f"{transpose.clipped_images} / 30 images ({transpose.clipped_values:,} values)"
+    assert rows["Wᵀ(f⁻¹(h) − b)"]["PSNR (dB)"] == f"{transpose.psnr:.1f}"
+    sat, clipped = result.float32_saturated, result.code_clipped_images
+    assert sat > 0 and clipped >= sat
+    assert decoding_headline(result) == (
+        f"Decoding with g: **{learned.psnr:.1f} dB** on all 30 held-out images; on the same 30, Wᵀ(f⁻¹(h) − b): "
+        f"**{transpose.psnr:.1f} dB**, W⁺(f⁻¹(h) − b): **{pinv.psnr:.1f} dB** ({clipped} codes clipped at "
+        f"ε = 1e-06).")
     text = "\n".join(decoding_findings(result, "sigmoid"))
-    sat = result.scores["learned"].saturated_codes
-    assert sat > 0 and f"{sat} of 30 codes have a unit that rounds to exactly 0 or 1" in text
-    assert f"W⁺(f⁻¹(h) − b) gives {result.scores['pinv'].nonfinite_images}" in text
+    assert f"(float32), {sat} of 30 codes have a unit at exactly 0 or 1" in text
+    assert f"{clipped} of 30 codes had one ({transpose.clipped_values:,} unit values)" in text
     assert f"{100 * float(result.outside_share.mean()):.1f}%" in text
     assert "only the learned decoder" in decoding_verdict([result])
+
+
+def test_a_figure_over_a_subset_names_the_subset_and_its_size():
+    from dataclasses import replace  # noqa: PLC0415
+
+    from models.analysis.decodings import compare_decodings  # noqa: PLC0415
+    from models.analysis.feature_findings import decoding_headline  # noqa: PLC0415
+
+    result = compare_decodings(small_model(latent=3, input_shape=(1, 4, 4)), torch.rand(10, 1, 4, 4))
+    used = torch.tensor([True] * 7 + [False] * 3)
+    scores = {**result.scores, "pinv": replace(result.scores["pinv"], used=used)}
+    text = decoding_headline(replace(result, scores=scores))
+    t, p = result.scores["transpose"].psnr, result.scores["pinv"].psnr
+    assert (f"held-out images; Wᵀ(f⁻¹(h) − b): **{t:.1f} dB** on the same 10, W⁺(f⁻¹(h) − b): **{p:.1f} dB** on "
+            f"only the 7 of 10 held-out images that came out finite") in text  # each path names its own images
+
+
+def test_the_reactivation_sentence_says_which_path_shows_the_features_from_the_correlations():
+    from models.analysis.feature_findings import reactivation_headline  # noqa: PLC0415
+    from models.analysis.reactivation import reactivation  # noqa: PLC0415
+
+    r = reactivation(small_model(latent=7, input_shape=(1, 12, 10)))
+    through_g, inverse = r.correlation("learned"), r.correlation("transpose")
+    assert through_g < inverse  # a sigmoid code: every off unit adds f⁻¹(ε) = −13.8 times its row
+    text = reactivation_headline(r)
+    assert text.startswith(f"**g shows the features:** through g two units' pictures correlate **{through_g:.2f}**, "
+                           f"through Wᵀ(f⁻¹(eᵢ) − b) **{inverse:.2f}** (1 = identical)")
+    assert "f⁻¹ turns each off unit's 1e-06 into -13.8" in text
+    tanh = reactivation(small_model(latent=7, code_activation="tanh", input_shape=(1, 12, 10)))
+    # tanh: f⁻¹(0) = 0, so the off units add nothing and each inverse picture is unit i's own row (seeded model)
+    assert tanh.correlation("transpose") < tanh.correlation("learned")
+    text = reactivation_headline(tanh)
+    assert text.startswith("**Wᵀ(f⁻¹(eᵢ) − b) shows the features:**")
+    assert "f⁻¹(0) = 0.0, so the off units add nothing and picture i is 7.25·wᵢ − Wᵀb" in text
+    assert f"**{tanh.correlation('transpose'):.2f}**, through g **{tanh.correlation('learned'):.2f}**" in text
 
 
 def test_curve_summary_without_history_says_it_is_not_recorded():

@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from models.analysis import tied_untied
-from models.analysis.decodings import Decodings, Reactivation, compare_decodings, reactivation
-from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_table, decoding_verdict,
-                                              gap_findings, gap_rows, reactivation_findings, shown_outside_shares)
+from models.analysis.decodings import EDGE_EPS, Decodings, compare_decodings, no_inverse_reason
+from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_headline, decoding_table,
+                                              decoding_verdict, gap_findings, gap_rows, reactivation_findings,
+                                              reactivation_headline, shown_outside_shares)
+from models.analysis.reactivation import Reactivation, reactivation
 from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
@@ -24,11 +26,10 @@ from ui.session_models import ModelChoice
 SHOWN = 8  # held-out images per decoding row
 UNITS_SHOWN = 8  # units per reactivation row
 STRIP_PX = 560
-SOFTENINGS = {"0.1": 0.1, "0.01": 0.01, "0.001": 0.001, "1e-06": 1e-6}
+SOFTENINGS = {"1e-06": 1e-6, "0.001": 0.001, "0.01": 0.01, "0.1": 0.1}  # ε for the one-hot codes' 1s and 0s
+DEFAULT_SOFT = f"{EDGE_EPS:g}"
 DECODING_ROWS = "input x · learned g(W′h + b′) · Wᵀ(f⁻¹(h) − b) · W⁺(f⁻¹(h) − b) · f⁻¹(W′h + b′)"
-COLOURS = ("Pixels clipped to [0, 1], as the loss figures; painted where there is no number: "
-           "<span style='color:rgb(255,127,14)'>■ +∞</span>, <span style='color:rgb(31,119,180)'>■ −∞</span>, "
-           "<span style='color:rgb(204,121,167)'>■ NaN</span>.")
+REACTIVATION_ROWS = "g(W′eᵢ + b′) · Wᵀ(f⁻¹(eᵢ) − b) · W⁺(f⁻¹(eᵢ) − b)"
 
 
 # --- cached per model (shared, read-only) ---------------------------------------------------------------------
@@ -51,11 +52,9 @@ def _decoding_png(key: str, _decodings: Decodings) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _reactivation_png(key: str, eps: float, _r: Reactivation) -> bytes:
-    rows = [painted_rgb(_r.onehot_learned[:UNITS_SHOWN].numpy(), stretch=True),
-            painted_rgb(_r.onehot_transpose[:UNITS_SHOWN].numpy(), stretch=True),
-            painted_rgb(_r.soft_learned[:UNITS_SHOWN].numpy(), stretch=True),
-            painted_rgb(_r.soft_transpose[:UNITS_SHOWN].numpy(), stretch=True),
-            painted_rgb(_r.soft_pinv[:UNITS_SHOWN].numpy(), stretch=True)]
+    rows = [painted_rgb(_r.learned[:UNITS_SHOWN].numpy(), stretch=True),
+            painted_rgb(_r.transpose[:UNITS_SHOWN].numpy(), stretch=True),
+            painted_rgb(_r.pinv[:UNITS_SHOWN].numpy(), stretch=True)]
     return png_bytes(rgb_rows(rows, UNITS_SHOWN, STRIP_PX))
 
 
@@ -84,24 +83,14 @@ def held_out_decodings(choice: ModelChoice) -> Decodings:
 
 def _invertible(choice: ModelChoice) -> str:
     """Why the inverse decodings cannot be computed for this model ("" when they can)."""
-    cfg = choice.model.config
-    if cfg.code_activation in ("sigmoid", "tanh", "identity"):
-        return ""
-    return (f"{escape_md(choice.title)}: its {cfg.code_activation} code has no inverse f⁻¹, so only the learned "
-            f"decoder applies.")
+    why = no_inverse_reason(choice.model.config.code_activation)
+    return f"{escape_md(choice.title)}: only the learned decoder applies here: {why}." if why else ""
 
 
 # --- (b) every decoding ------------------------------------------------------------------------------------------
 def decodings_section(choices: list[ModelChoice]) -> None:
     st.header("(b) Decode with f, or undo the encoder with f⁻¹?")
-    st.markdown("The question proposes to undo the encoder: apply f⁻¹ to the code, remove the hidden bias, "
-                "then the transpose. Here is that formula next to the learned decoder and two other candidates, "
-                f"on the {len(choices[0].data.test)} held-out images:")
-    st.latex(r"\,\underbrace{g(W'h + b')}_{\text{learned}} \quad "
-             r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad "
-             r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad "
-             r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}\,")
-    results, tables = [], []
+    results = []
     for column, choice in zip(st.columns(2), choices):
         with column:
             why = _invertible(choice)
@@ -111,17 +100,29 @@ def decodings_section(choices: list[ModelChoice]) -> None:
             decodings = held_out_decodings(choice)
             results.append((choice, decodings))
             st.image(_decoding_png(choice.cache_key, decodings), output_format="PNG",
-                     caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images; rows: {DECODING_ROWS}; "
-                             f"{shown_outside_shares(decodings, SHOWN)}")
-            tables.append(pd.DataFrame(decoding_table(decodings)).assign(model=choice.title))
-    if not results:
-        return
-    st.markdown(COLOURS, unsafe_allow_html=True)
-    table = pd.concat(tables).set_index(["model", "decoding"])
-    st.table(table)
-    st.caption("BCE and ½‖x−x̂‖² per image and PSNR (mean of each image's, peak 1) over the images that came out "
-               "finite, after clipping to [0, 1]. A saturated code has a unit at exactly the edge of f's range "
-               "in float32, where f⁻¹ is infinite.")
+                     caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images; rows: {DECODING_ROWS}")
+            st.markdown(decoding_headline(decodings))
+    if results:
+        with st.expander("The formulas, the table and what each number means"):
+            decoding_details(results)
+
+
+def decoding_details(results: list[tuple[ModelChoice, Decodings]]) -> None:
+    n = len(results[0][1].x)
+    st.markdown("The question proposes to undo the encoder: apply f⁻¹ to the code, remove the hidden bias, "
+                "then the transpose. Here is that formula next to the learned decoder and two other candidates, "
+                f"each on the same {n} held-out images:")
+    st.latex(r"\,\underbrace{g(W'h + b')}_{\text{learned}} \quad "
+             r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad "
+             r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad "
+             r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}\,")
+    eps = results[0][1].eps
+    st.caption(f"g runs on the model's own float32 code. The inverse paths run in float64, and f⁻¹ is infinite on "
+               f"the edge of f's range, so a value within ε = {eps:g} of it is moved ε inside before f⁻¹ and "
+               f"counted. Pictures and loss figures are clipped to [0, 1]. "
+               + "; ".join(f"{escape_md(c.title)}: {shown_outside_shares(d, SHOWN)}" for c, d in results))
+    tables = [pd.DataFrame(decoding_table(d)).assign(model=c.title) for c, d in results]
+    st.table(pd.concat(tables).set_index(["model", "decoding"]))
     for column, (choice, decodings) in zip(st.columns(2), results):
         with column:
             st.markdown(f"**{escape_md(choice.title)}**")
@@ -133,11 +134,9 @@ def decodings_section(choices: list[ModelChoice]) -> None:
 # --- (b′) one unit reactivated -------------------------------------------------------------------------------------
 def reactivation_section(choices: list[ModelChoice]) -> None:
     st.subheader("Reactivating one unit: eᵢ through f, or through f⁻¹?")
-    state_from_query("soft", query_choice("soft", list(SOFTENINGS), "0.01"))
-    label = st.select_slider("Softened code: on = 1 − ε, off = ε", list(SOFTENINGS), key="soft",
-                             help="How far the one-hot code is pulled inside f's range, so that f⁻¹ is finite.")
-    set_query(soft=label)
-    eps = SOFTENINGS[label]
+    state_from_query("soft", query_choice("soft", list(SOFTENINGS), DEFAULT_SOFT))
+    eps = SOFTENINGS[st.session_state["soft"]]
+    shown = []
     for column, choice in zip(st.columns(2), choices):
         with column:
             why = _invertible(choice)
@@ -145,12 +144,23 @@ def reactivation_section(choices: list[ModelChoice]) -> None:
                 st.info(why)
                 continue
             r = _reactivation(choice.cache_key, eps, choice.model)
+            shown.append((choice, r))
             st.image(_reactivation_png(choice.cache_key, eps, r), output_format="PNG",
-                     caption=f"{escape_md(choice.title)}, units 0–{min(UNITS_SHOWN, len(r.onehot_learned)) - 1}; rows: "
-                             "g(W′eᵢ + b′) · Wᵀ(f⁻¹(eᵢ) − b) · g(W′sᵢ + b′) · Wᵀ(f⁻¹(sᵢ) − b) · W⁺(f⁻¹(sᵢ) − b); "
-                             f"each tile stretched over {TILE_STRETCH}")
-            for line in reactivation_findings(r, choice.model.config.code_activation):
-                st.markdown(f"- {line}")
+                     caption=f"{escape_md(choice.title)}, units 0–{min(UNITS_SHOWN, len(r.learned)) - 1} of "
+                             f"{len(r.learned)}; rows: {REACTIVATION_ROWS}; each tile stretched over "
+                             f"{TILE_STRETCH}")
+            st.markdown(reactivation_headline(r))
+    with st.expander("How far inside f's range, and the numbers behind each row"):
+        label = st.select_slider("ε: the one-hot code's 1 becomes 1 − ε, a sigmoid's 0 becomes ε",
+                                 list(SOFTENINGS), key="soft",
+                                 help="f⁻¹ is infinite on the edge of f's range, so the inverse path needs the "
+                                      "code moved inside it.")
+        set_query(soft=label)
+        for column, (choice, r) in zip(st.columns(2), shown):
+            with column:
+                st.markdown(f"**{escape_md(choice.title)}**")
+                for line in reactivation_findings(r, choice.model.config.code_activation):
+                    st.markdown(f"- {line}")
 
 
 # --- (a) tied against untied ----------------------------------------------------------------------------------------
