@@ -25,7 +25,7 @@ from ui.pictures import png_bytes, to_uint8, zoom_factor
 from ui.projector import cleared_slot, key_picture
 from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
-from ui.sidebar import pick_name
+from ui.sidebar import MODEL_CHANGED_KEY, pick_name
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
 RIGHT_HELP = "The model to compare with the left one."
@@ -242,7 +242,12 @@ def main() -> None:
 def model_body(choices: list[ModelChoice]) -> None:
     """The page's key picture first (every unit of both models, right under the pickers), then the numbers."""
     feats = [features_of(choice) for choice in choices]
-    # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn.
+    # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn. A link naming the first
+    # (default) tab does not override the tab a session kept from an earlier visit, so on arriving here the URL's
+    # tab (or the first) is set explicitly.
+    if st.session_state.get(MODEL_CHANGED_KEY):
+        linked = st.query_params.get("tab")
+        st.session_state["tab"] = linked if linked in VIEWS.values() else next(iter(VIEWS.values()))
     for tab, view in zip(st.tabs(list(VIEWS.values()), key="tab", bind="query-params"), VIEWS):
         if tab.open:
             with tab:
