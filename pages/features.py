@@ -22,7 +22,7 @@ from ui.features.tied import tied_section
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md
 from ui.pictures import png_bytes, to_uint8, zoom_factor
-from ui.projector import cleared_slot, key_picture
+from ui.projector import cleared_slot, key_picture, presenting
 from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
 from ui.sidebar import MODEL_CHANGED_KEY, pick_name
@@ -251,9 +251,12 @@ def model_body(choices: list[ModelChoice]) -> None:
     for tab, view in zip(st.tabs(list(VIEWS.values()), key="tab", bind="query-params"), VIEWS):
         if tab.open:
             with tab:
+                # The decisive numbers above the grids, in the first screenful; on a projector below them, where the
+                # key picture's height is fitted to what is left under the pickers.
+                lead = st.container()
                 with key_picture():
                     grid_tab(view, choices, feats)
-                st.markdown(grid_lead(choices))
+                (st.container() if presenting() else lead).markdown(grid_lead(choices))
                 with st.expander("How to read these tiles"):
                     st.markdown(CAPTIONS[view], unsafe_allow_html=True)
 

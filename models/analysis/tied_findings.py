@@ -43,17 +43,16 @@ def smoothness_lead(models: list[Smoothness], images: float, count: int) -> str:
     out = []
     if noisiest is not None:
         out.append(
-            f"The {noisiest.side} model's decoder columns draw strokes (neighbouring pixels correlate "
-            f"**{noisiest.decoder:+.2f}**) but its encoder rows look like noise (**{noisiest.encoder:+.2f}**): a row "
-            f"only reads, and in the {count:,} held-out images neighbouring pixels correlate **{images:+.2f}**, "
-            f"so wiggles from pixel to pixel barely change wᵢ·x and the loss hardly smooths them.")
+            f"{noisiest.side.capitalize()} model: encoder rows look like noise (neighbouring pixels correlate "
+            f"**{noisiest.encoder:+.2f}**; its decoder columns **{noisiest.decoder:+.2f}**) because a row only reads, "
+            f"and on smooth images (**{images:+.2f}**, {count:,} held-out) pixel-level wiggles barely change wᵢ·x.")
     for m in models:
         if m is noisiest:
             continue
         if m.tied:
             also = " also" if noisiest is not None else ""
-            out.append(f"The {m.side} model's tied W{also} draws the output (**{m.encoder:+.2f}**).")
+            out.append(f"{m.side.capitalize()}: a tied W{also} draws the output (**{m.encoder:+.2f}**).")
         else:
-            out.append(f"The {m.side} model: **{m.decoder:+.2f}** in its decoder columns, **{m.encoder:+.2f}** in "
-                       f"its encoder rows.")
+            out.append(f"{m.side.capitalize()} model: **{m.decoder:+.2f}** in its decoder columns, "
+                       f"**{m.encoder:+.2f}** in its encoder rows.")
     return " ".join(out)

@@ -149,11 +149,11 @@ def test_the_grids_say_why_the_untied_encoder_rows_look_like_noise_from_measured
     at = run_page(left="mnist_tied100", right="mnist_untied100")
     tied, untied = (unit_features(catalog_model(n)) for n in ("mnist_tied100", "mnist_untied100"))
     digits = neighbour_correlation(held_out().numpy())
-    lead = next(m.value for m in at.markdown if m.value.startswith("The right model's decoder columns"))
-    assert f"correlate **{neighbour_correlation(untied.decoder):+.2f}**" in lead
-    assert f"encoder rows look like noise (**{neighbour_correlation(untied.encoder):+.2f}**)" in lead
-    assert f"in the 500 held-out images neighbouring pixels correlate **{digits:+.2f}**" in lead
-    assert f"The left model's tied W also draws the output (**{neighbour_correlation(tied.encoder):+.2f}**)" in lead
+    lead = next(m.value for m in at.markdown if m.value.startswith("Right model: encoder rows look like noise"))
+    assert f"correlate **{neighbour_correlation(untied.encoder):+.2f}**;" in lead
+    assert f"its decoder columns **{neighbour_correlation(untied.decoder):+.2f}**)" in lead
+    assert f"on smooth images (**{digits:+.2f}**, 500 held-out)" in lead
+    assert f"Left: a tied W also draws the output (**{neighbour_correlation(tied.encoder):+.2f}**)." in lead
 
 
 @needs_pair

@@ -51,15 +51,15 @@ def test_pair_lead_quotes_both_losses_and_what_the_extra_parameters_buy():
 def test_smoothness_lead_calls_only_rows_under_half_as_smooth_as_columns_noise():
     tied, untied = Smoothness("left", True, 0.65, 0.65), Smoothness("right", False, 0.16, 0.71)
     text = smoothness_lead([tied, untied], 0.80, 500)
-    assert text.startswith("The right model's decoder columns draw strokes (neighbouring pixels correlate **+0.71**) "
-                           "but its encoder rows look like noise (**+0.16**)")
-    assert "in the 500 held-out images neighbouring pixels correlate **+0.80**" in text
-    assert text.endswith("The left model's tied W also draws the output (**+0.65**).")
+    assert text.startswith("Right model: encoder rows look like noise (neighbouring pixels correlate **+0.16**; its "
+                           "decoder columns **+0.71**) because a row only reads")
+    assert "on smooth images (**+0.80**, 500 held-out) pixel-level wiggles barely change wᵢ·x." in text
+    assert text.endswith("Left: a tied W also draws the output (**+0.65**).")
     contractive = Smoothness("left", False, 0.60, 0.71)  # rows more than half as smooth: no "noise"
     text = smoothness_lead([contractive, Smoothness("right", True, 0.65, 0.65)], 0.80, 500)
     assert "noise" not in text and "also" not in text
-    assert "The left model: **+0.71** in its decoder columns, **+0.60** in its encoder rows." in text
-    assert "The right model's tied W draws the output (**+0.65**)." in text
+    assert "Left model: **+0.71** in its decoder columns, **+0.60** in its encoder rows." in text
+    assert "Right: a tied W draws the output (**+0.65**)." in text
 
 
 def _curve(heldout, train, best):
