@@ -1,7 +1,9 @@
 """Hidden-unit features: what each unit of a single-layer autoencoder reads and writes, two models side by side.
 
-Answers the two questions of the lesson with numbers from the two models picked here (ui/features/questions.py):
-tied (W′ = Wᵀ) against untied decoder weights, and decoding with f against undoing the encoder with f⁻¹.
+Opens on the decoder columns (what each unit draws) with one measured sentence on why an untied encoder's rows look
+like noise; then question (a), tied (W′ = Wᵀ) against untied, on the shipped converged pair (ui/features/tied.py),
+and (b), decoding with f against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model
+picker is the left model here (ui/features/sidebar_link.py).
 """
 
 from __future__ import annotations
@@ -240,7 +242,8 @@ def main() -> None:
 
 
 def model_body(choices: list[ModelChoice]) -> None:
-    """The page's key picture first (every unit of both models, right under the pickers), then the numbers."""
+    """The page's key picture first (every unit of both models, right under the pickers), then question (a), the
+    two models' numbers and question (b)."""
     feats = [features_of(choice) for choice in choices]
     # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn. A link naming the first
     # (default) tab does not override the tab a session kept from an earlier visit, so on arriving here the URL's
