@@ -1,7 +1,6 @@
 """The Hidden-unit features page's leads: question (a) opens on the converged tied/untied pair's held-out losses on
 an axis that shows their gap, with the gap table one click away; and the sidebar's Model picker is the left model."""
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import ROOT
