@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from models.analysis.feature_findings import EDGE, decoding_headline, gap_findings
+from models.analysis.tied_findings import pair_lead
 from models.analysis.tied_untied import learning_curve, parameter_count
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 from ui.features.questions import gap_table, held_out_decodings
+from ui.features.tied import loss_name, pair_loss
 from ui.legacy_pages import ensure_routed
 from ui.session_models import catalog, get_choice
 
@@ -22,6 +24,7 @@ class Kind:
     page: str
     link: str
     models: dict = field(default_factory=dict)  # query parameters naming the catalog model(s) to open with
+    view: dict = field(default_factory=dict)  # and the view they open on (e.g. the Features page's tab)
 
 
 KINDS = [
@@ -35,7 +38,8 @@ KINDS = [
          "nothing. It only becomes useful with a constraint: sparsity, noise or contraction. (No model here is "
          "overcomplete; the sparse one shows the penalty that makes a wide code work.)",
          "pages/features.py", "See a sparsity penalty at work",
-         {"left": "mnist_sparse100", "right": "mnist_untied100"}),
+         {"model": "mnist_sparse100", "left": "mnist_sparse100", "right": "mnist_untied100"},
+         {"tab": FEATURE_VIEWS["decoder"]}),
     Kind("Deep", "🏗️",
          "Several layers on each side instead of one, so the encoder can build features of features and the "
          "code can be much smaller for the same quality. Trained end to end with the same loss.",
@@ -47,13 +51,15 @@ KINDS = [
     Kind("Sparse", "✨",
          "A penalty on the hidden activations keeps most units near zero for any one input. Each unit then "
          "specialises, and its features look like strokes rather than blurry whole digits.",
-         "pages/features.py", "Compare sparse features", {"left": "mnist_sparse100", "right": "mnist_untied100"}),
+         "pages/features.py", "Compare sparse features", {"model": "mnist_sparse100", "left": "mnist_sparse100", "right": "mnist_untied100"},
+         {"tab": FEATURE_VIEWS["decoder"]}),
     Kind("Contractive", "🪢",
          "A penalty on the encoder's Jacobian, $\\lVert J_f(x) \\rVert_F^2$, makes the code insensitive to small "
          "input changes. "
          "Only the directions the data really varies along survive the reconstruction loss.",
          "pages/features.py", "Compare contractive features",
-         {"left": "mnist_contractive100", "right": "mnist_untied100"}),
+         {"model": "mnist_contractive100", "left": "mnist_contractive100", "right": "mnist_untied100"},
+         {"tab": FEATURE_VIEWS["decoder"]}),
     Kind("Convolutional", "🧩",
          "Convolutions share each small filter across the image, so there are far fewer weights and a stroke "
          "is recognised wherever it appears. The usual choice for images.",
@@ -65,12 +71,15 @@ KINDS = [
 ]
 
 
+TIED_PAIR = {"model": "mnist_tied100", "left": "mnist_tied100", "right": "mnist_untied100"}
+
+
 def kind_card(kind: Kind, available: set[str]) -> None:
     with st.container(border=True):
         st.markdown(f"#### {kind.icon} {kind.title}")
         st.markdown(kind.text)
         # Open the page on the model that shows this kind, when that model has been shipped.
-        params = kind.models if set(kind.models.values()) <= available else None
+        params = {**kind.models, **kind.view} if set(kind.models.values()) <= available else None
         st.page_link(kind.page, label=kind.link, icon="👉", query_params=params or None)
 
 
@@ -121,13 +130,17 @@ def main() -> None:
         "different jobs.\n"
         "- Deep and convolutional autoencoders are almost always untied; $W^\\top$ is not $W^{-1}$ anyway."
     )
-    for line in tied_untied_facts(pair):
+    facts = tied_untied_facts(pair)
+    for line in facts[:2]:
         st.markdown(f"- {line}")
-    note = tied_untied_note()
-    if note:
-        st.info(note)
+    with st.expander("When does tying help? The gap table's findings"):
+        for line in facts[2:]:
+            st.markdown(f"- {line}")
+        note = tied_untied_note()
+        if note:
+            st.info(note)
     st.page_link("pages/features.py", label="Compare tied and untied, measured", icon="🔬",
-                 query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"}))
+                 query_params=_if_available(TIED_PAIR))
 
     st.subheader("2 · Why decode with an activation, not undo the encoder with f⁻¹?")
     st.markdown("The tempting alternative undoes the encoder: apply the inverse activation to the code, remove "
@@ -139,9 +152,9 @@ def main() -> None:
     for line in inverse_facts(pair):
         st.markdown(f"- {line}")
     st.page_link("pages/features.py", label="See every decoding side by side", icon="🔬",
-                 query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"}))
+                 query_params=_if_available(TIED_PAIR))
     st.page_link("pages/features.py", label="See where f⁻¹ is undefined, unit by unit", icon="🔬",
-                 query_params=_if_available({"left": "mnist_tied100", "right": "mnist_untied100"},
+                 query_params=_if_available(TIED_PAIR,
                                             tab=FEATURE_VIEWS["inverse"]))
 
     st.header("Penalties and the VAE")
@@ -187,12 +200,14 @@ def shipped_pair() -> dict:
 
 
 def tied_untied_facts(pair: dict) -> list[str]:
-    """Parameter counts and the gap table's verdict, measured."""
+    """The plain fact first (both held-out losses on the same digits, what the extra parameters buy), the parameter
+    counts, then the gap table's first finding and verdict (when tying helps), measured."""
     if not pair:
         return []
     tied, untied = pair["tied"].model, pair["untied"].model
     rows, cols = tied.to_code.weight.shape
-    out = [f"**Measured:** the shipped tied model has {parameter_count(tied):,} parameters, the untied one "
+    out = [f"**Measured:** {pair_lead(pair_loss((pair['tied'], pair['untied'])), loss_name(pair['tied']))}",
+           f"The shipped tied model has {parameter_count(tied):,} parameters, the untied one "
            f"{parameter_count(untied):,} ($W$ is {rows}×{cols} here, so it has no inverse)."]
     table, _ = gap_table()
     if table is not None and table.pairs():

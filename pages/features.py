@@ -1,7 +1,9 @@
 """Hidden-unit features: what each unit of a single-layer autoencoder reads and writes, two models side by side.
 
-Answers the two questions of the lesson with numbers from the two models picked here (ui/features/questions.py):
-tied (W′ = Wᵀ) against untied decoder weights, and decoding with f against undoing the encoder with f⁻¹.
+Opens on the decoder columns (what each unit draws) with one measured sentence on why an untied encoder's rows look
+like noise; then question (a), tied (W′ = Wᵀ) against untied, on the shipped converged pair (ui/features/tied.py),
+and (b), decoding with f against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model
+picker is the left model here (ui/features/sidebar_link.py).
 """
 
 from __future__ import annotations
@@ -10,22 +12,25 @@ import numpy as np
 import streamlit as st
 
 from models.analysis.decodings import held_out_recon
-from models.analysis.unit_features import UnitFeatures, unit_features
+from models.analysis.tied_findings import Smoothness, smoothness_lead
+from models.analysis.unit_features import UnitFeatures, neighbour_correlation, unit_features
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
 from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_STRETCH, VIEWS, config_summary,
                                enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
-from ui.features.questions import decodings_section, reactivation_section, tied_section
+from ui.features.questions import decodings_section, reactivation_section
+from ui.features.sidebar_link import LEFT_HELP, follow_sidebar, left_to_sidebar, sidebar_note
+from ui.features.tied import tied_section
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md
 from ui.pictures import png_bytes, to_uint8, zoom_factor
 from ui.projector import cleared_slot, key_picture, presenting
 from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, fit_to_show, get_choice, model_names
-from ui.sidebar import pick_name
+from ui.sidebar import MODEL_CHANGED_KEY, pick_name
 
 DEFAULTS = ("mnist_tied100", "mnist_untied100")
-OWN_PICKERS = "This page has its own two model pickers; the sidebar's model is not used here."
+RIGHT_HELP = "The model to compare with the left one."
 GRID_PX = 600  # a 10×10 tile of 28×28 units, enlarged to read from the back of a room
 UNIT_PX = 280
 BLUE, ORANGE = (f"rgb{BELOW_COLOUR}", f"rgb{ABOVE_COLOUR}")
@@ -48,6 +53,17 @@ def _grid_png(key: str, view: str, _model: Autoencoder) -> bytes:
     else:
         pictures = to_uint8(getattr(features, view)[:n], normalise="percentile")
     return png_bytes(unit_grid(pictures, GRID_PX))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _smoothness(key: str, _model: Autoencoder) -> tuple[float, float]:
+    features = _features(key, _model)
+    return neighbour_correlation(features.encoder), neighbour_correlation(features.decoder)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _image_smoothness(key: str, _x) -> float:
+    return neighbour_correlation(_x.numpy())
 
 
 @st.cache_data(show_spinner="Reconstructing the held-out digits…", max_entries=32)
@@ -132,6 +148,14 @@ CAPTIONS = {
 }
 
 
+def grid_lead(choices: list[ModelChoice]) -> str:
+    """Why the grids look as they do, from each model's measured neighbouring-pixel correlations."""
+    models = [Smoothness(side, choice.model.config.tied, *_smoothness(choice.cache_key, choice.model))
+              for side, choice in zip(("left", "right"), choices)]
+    x = choices[0].data.test
+    return smoothness_lead(models, _image_smoothness(f"{choices[0].dataset}:{choices[0].data.source}", x), len(x))
+
+
 def unit_pictures(features: UnitFeatures, i: int) -> dict[str, np.ndarray]:
     factor = zoom_factor(features.encoder.shape[-1], UNIT_PX)
     pictures = {
@@ -185,27 +209,21 @@ def _sub(i: int) -> str:
 def main() -> None:
     ensure_routed()
     st.title("Hidden-unit features")
-    if presenting():  # one line, so the unit grids fit on a projector's screen under the pickers
-        st.markdown("Unit $i$ of $h = f(Wx + b)$ reads row $w_i$ of $W$ and writes column $w'_i$ of $W'$ in "
-                    "$\\hat x = g(W'h + b')$; below the grids, the two questions answered with numbers.")
-    else:
-        st.markdown(
-            "A single-layer autoencoder encodes $h = f(Wx + b)$ and decodes $\\hat x = g(W'h + b')$. Hidden unit "
-            "$i$ owns one **row** $w_i$ of $W$ (what it reads) and one **column** $w'_i$ of $W'$ (what it writes). "
-            "Two questions, answered below with numbers from the two models you pick: **(a)** why learn a separate "
-            "$W'$ instead of tying $W' = W^\\top$? **(b)** why decode with an activation, and not undo the encoder "
-            "with its inverse, $x' = W^\\top(f^{-1}(h) - b)$?"
-        )
+    # One line, so the grids stay in the first screenful; the two questions are the page's sections below.
+    st.markdown("In $h = f(Wx + b)$, $\\hat x = g(W'h + b')$, unit $i$ reads row $w_i$ of $W$ and writes column "
+                "$w'_i$ of $W'$: here every unit of two models, then **(a)** tied or untied $W'$, **(b)** f or f⁻¹.")
     names = model_names(where=lambda config: config.single_layer)
     if not names:
         st.warning("No single-layer model is available yet. Train one on the Train page "
                    "(no hidden layers, sigmoid code) and it will appear here.")
         return
+    follow_sidebar(names, DEFAULTS[1])
     left, right = st.columns(2)
     with left:
-        picked = [pick_name("Left model", names, DEFAULTS[0], key="left", help=OWN_PICKERS)]
+        picked = [pick_name("Left model", names, DEFAULTS[0], key="left", help=LEFT_HELP, on_change=left_to_sidebar)]
     with right:
-        picked.append(pick_name("Right model", names, DEFAULTS[1], key="right", avoid=picked[0], help=OWN_PICKERS))
+        picked.append(pick_name("Right model", names, DEFAULTS[1], key="right", avoid=picked[0], help=RIGHT_HELP))
+    sidebar_note(names, picked[0])
 
     # Everything below depends on the two pickers. When one changes, the old models' numbers go at once, before
     # the new model is even loaded, and a spinner stands in their place until the new ones are ready: the
@@ -224,15 +242,28 @@ def main() -> None:
 
 
 def model_body(choices: list[ModelChoice]) -> None:
-    """The page's key picture first (every unit of both models, right under the pickers), then the numbers."""
+    """The page's key picture first (every unit of both models, right under the pickers), then question (a), the
+    two models' numbers and question (b)."""
     feats = [features_of(choice) for choice in choices]
-    # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn.
+    # The open tab is in the URL (?tab=…), so a link opens it; only the open tab is drawn. A link naming the first
+    # (default) tab does not override the tab a session kept from an earlier visit, so on arriving here the URL's
+    # tab (or the first) is set explicitly.
+    if st.session_state.get(MODEL_CHANGED_KEY):
+        linked = st.query_params.get("tab")
+        st.session_state["tab"] = linked if linked in VIEWS.values() else next(iter(VIEWS.values()))
     for tab, view in zip(st.tabs(list(VIEWS.values()), key="tab", bind="query-params"), VIEWS):
         if tab.open:
             with tab:
+                # The decisive numbers above the grids, in the first screenful; on a projector below them, where the
+                # key picture's height is fitted to what is left under the pickers.
+                lead = st.container()
                 with key_picture():
                     grid_tab(view, choices, feats)
-                st.markdown(CAPTIONS[view], unsafe_allow_html=True)
+                (st.container() if presenting() else lead).markdown(grid_lead(choices))
+                with st.expander("How to read these tiles"):
+                    st.markdown(CAPTIONS[view], unsafe_allow_html=True)
+
+    tied_section(choices)
 
     st.header("The two models")
     for column, choice, features in zip(st.columns(2), choices, feats):
@@ -241,7 +272,6 @@ def model_body(choices: list[ModelChoice]) -> None:
 
     decodings_section(choices)
     reactivation_section(choices)
-    tied_section(choices)
 
     st.header("One unit, enlarged")
     unit_view(choices, feats)

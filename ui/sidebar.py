@@ -20,6 +20,7 @@ PAGE_MODELS = {
     "reconstructions": ("mnist_cae16", "olivetti_cae32"),  # a conv AE: sharp, the point of the page
     "denoising": ("mnist_dcae16", "olivetti_dcae32"),  # the page compares its own two pickers; this sets the data
     "latent": ("mnist_vae2", "olivetti_cvae2"),  # a 2-D VAE: a plane to walk, and samples from the prior
+    "features": ("mnist_tied100",),  # the sidebar's model is the page's left model (pages/features.py)
 }
 SIDEBAR_TITLE_CHARS = 38  # about what the sidebar's model picker shows before it cuts a title short
 PICKED_KEY = "sidebar_picked"  # session_state: {"model": …} or {"dataset": …} the user chose in the sidebar
@@ -139,10 +140,10 @@ def distinct_default(names: list[str], preferred: str, avoid: str | None = None)
 
 
 def pick_name(label: str, names: list[str], default: str, key: str, avoid: str | None = None,
-              help: str | None = None) -> str:
+              help: str | None = None, on_change=None) -> str:
     """A page-level model picker (for side-by-side comparisons), kept in the URL under `key`; its default is
     never `avoid` (the other side's model) when another model is available. Returns the name only, so a page
-    can clear what the old model drew before it loads the new one."""
+    can clear what the old model drew before it loads the new one. on_change: the selectbox's callback."""
     default = distinct_default(names, default, avoid)
     linked = from_link(key)
     if linked is not None and linked in names:
@@ -150,7 +151,7 @@ def pick_name(label: str, names: list[str], default: str, key: str, avoid: str |
     state_from_query(key, query_choice(key, names, default))
     if st.session_state[key] not in names:  # e.g. the sidebar switched dataset: back to this page's default
         st.session_state[key] = default
-    name = st.selectbox(label, names, key=key, format_func=title_of, help=help)
+    name = st.selectbox(label, names, key=key, format_func=title_of, help=help, on_change=on_change)
     if linked is not None and linked not in names:
         linked_notice(label.lower(), linked, title_of(name))
     set_query(**{key: name})

@@ -30,6 +30,42 @@ def parameter_count(model: Autoencoder) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@torch.no_grad()
+def reconstruction_loss(model: Autoencoder, x: torch.Tensor) -> float:
+    """The model's own reconstruction loss per image on x (BCE or ½‖x−x̂‖², no penalty terms), clean inputs."""
+    was_training = model.training
+    model.eval()
+    try:
+        return float(model.per_sample_error(x, model.reconstruct(x)).mean())
+    finally:
+        model.train(was_training)
+
+
+@dataclass(frozen=True)
+class PairLoss:
+    """A tied and an untied model scored on the same held-out images: what the untied decoder's own W′ buys."""
+    tied_loss: float
+    untied_loss: float
+    tied_parameters: int
+    untied_parameters: int
+    images: int
+
+    @property
+    def saving(self) -> float:
+        """Loss per image the untied model saves (negative when the tied one is better)."""
+        return self.tied_loss - self.untied_loss
+
+    @property
+    def extra_parameters(self) -> int:
+        return self.untied_parameters - self.tied_parameters
+
+
+def compare_pair(tied: Autoencoder, untied: Autoencoder, x: torch.Tensor) -> PairLoss:
+    """Both models' reconstruction loss per image on the same images x, and their parameter counts."""
+    return PairLoss(tied_loss=reconstruction_loss(tied, x), untied_loss=reconstruction_loss(untied, x),
+                    tied_parameters=parameter_count(tied), untied_parameters=parameter_count(untied), images=len(x))
+
+
 # --- learning curves from a checkpoint's record -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Curve:

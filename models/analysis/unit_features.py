@@ -108,3 +108,23 @@ def unit_features(model: Autoencoder) -> UnitFeatures:
         cosine=_numpy(cosine), cosine_other=cosine_other,
         tied_equal=tied_equal, tied_shared=tied_shared,
     )
+
+
+def neighbour_correlation(tiles: np.ndarray) -> float:
+    """Mean over tiles of the Pearson correlation between each pixel and its right and lower neighbour (both
+    directions pooled, (N, H, W) or (N, C, H, W) with channels averaged): near 1 for smooth strokes, near 0 for
+    pixel noise. A flat tile has no correlation and is left out; nan when every tile is flat."""
+    array = np.asarray(tiles, dtype=np.float64)
+    if array.ndim == 4:
+        array = array.mean(axis=1)
+    if array.ndim != 3:
+        raise ValueError(f"tiles must be (N, H, W) or (N, C, H, W), got shape {np.shape(tiles)}")
+    first = np.concatenate([array[:, :, :-1].reshape(len(array), -1), array[:, :-1, :].reshape(len(array), -1)], 1)
+    second = np.concatenate([array[:, :, 1:].reshape(len(array), -1), array[:, 1:, :].reshape(len(array), -1)], 1)
+    first = first - first.mean(axis=1, keepdims=True)
+    second = second - second.mean(axis=1, keepdims=True)
+    scale = np.sqrt((first ** 2).sum(axis=1) * (second ** 2).sum(axis=1))
+    kept = scale > 1e-12
+    if not kept.any():
+        return float("nan")
+    return float(((first * second).sum(axis=1)[kept] / scale[kept]).mean())

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from tests import ROOT
+from ui.features.plots import VIEWS as FEATURE_VIEWS
 
 KINDS = ["Undercomplete", "Overcomplete", "Deep", "Denoising", "Sparse", "Contractive", "Convolutional",
          "Variational"]
@@ -115,6 +116,28 @@ def test_kind_links_open_catalog_models_that_exist(at):
     assert sparse.page == "features"
     if "mnist_sparse100" in available:
         assert parse_qs(sparse.query_string)["left"] == ["mnist_sparse100"]
+        # the strokes the card promises are in the decoder columns, not in the encoder rows
+        assert parse_qs(sparse.query_string)["tab"] == [FEATURE_VIEWS["decoder"]]
+        assert parse_qs(sparse.query_string)["model"] == ["mnist_sparse100"]  # the sidebar shows the left model
+
+
+def test_the_tied_answer_leads_with_both_held_out_losses_and_keeps_the_gap_table_one_click_away(at):
+    from models.analysis.feature_findings import gap_findings  # noqa: PLC0415
+    from models.analysis.tied_untied import compare_pair, load_gap_table  # noqa: PLC0415
+    from models.data import load_dataset  # noqa: PLC0415
+
+    tied, untied = _shipped_pair()
+    pair = compare_pair(tied, untied, load_dataset("mnist", source="bundled").test)
+    facts = [m.value for m in at.markdown if m.value.startswith("- **Measured:**")]
+    assert len(facts) == 1
+    assert facts[0].startswith(f"- **Measured:** Held-out BCE per image on the same 500 digits: untied "
+                               f"**{pair.untied_loss:.1f}**, tied **{pair.tied_loss:.1f}**.")
+    table = load_gap_table()
+    if table is not None:
+        details = next(e for e in at.expander if e.label.startswith("When does tying help?"))
+        inside = [m.value for m in details.markdown]
+        assert f"- {gap_findings(table)[0]}" in inside and f"- {gap_findings(table)[-1]}" in inside
+        assert sum(m.value == f"- {gap_findings(table)[-1]}" for m in at.markdown) == 1  # only there
 
 
 def test_tied_untied_note_reports_the_shipped_models_numbers(at):
@@ -163,7 +186,12 @@ def test_every_link_opens_what_it_names_in_a_session_that_picked_another_model()
         for key in ("left", "right"):
             if key in query:
                 assert app.selectbox(key=key).value == query[key], label
+        if page == "features":  # the tab the link names opens (the decoder columns when it names none)
+            assert app.session_state["tab"] == query.get("tab", FEATURE_VIEWS["decoder"]), label
         if query.get("tab") == "f⁻¹ at the output":  # the tab opens, and only its content is drawn
             text = "\n".join(m.value for m in app.markdown)
             assert "f⁻¹ undefined at **" in text and "Row i of the encoder W" not in text, label
+        if query.get("tab") == FEATURE_VIEWS["decoder"]:
+            text = "\n".join(m.value for m in app.markdown)
+            assert "Column i of the decoder W′" in text and "Row i of the encoder W" not in text, label
         _about(app)

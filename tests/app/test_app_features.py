@@ -135,9 +135,25 @@ def test_the_open_grid_tab_comes_from_the_url_and_only_it_is_drawn(view):
 
 
 @needs_pair
-def test_an_unknown_tab_opens_the_first():
-    at = run_page(left="mnist_tied100", right="mnist_untied100", tab="no such tab")
-    assert not at.exception and at.session_state["tab"] == VIEWS["encoder"]
+@pytest.mark.parametrize("tab", [None, "no such tab"])
+def test_the_page_opens_on_the_decoder_columns_and_an_unknown_tab_falls_back_to_them(tab):
+    at = run_page(left="mnist_tied100", right="mnist_untied100", **({"tab": tab} if tab else {}))
+    assert not at.exception and at.session_state["tab"] == VIEWS["decoder"] == list(VIEWS.values())[0]
+    assert [v for v, phrase in TAB_PHRASES.items() if any(m.value.startswith(phrase) for m in at.markdown)] == ["decoder"]
+
+
+@needs_pair
+def test_the_grids_say_why_the_untied_encoder_rows_look_like_noise_from_measured_correlations():
+    from models.analysis.unit_features import neighbour_correlation, unit_features  # noqa: PLC0415
+
+    at = run_page(left="mnist_tied100", right="mnist_untied100")
+    tied, untied = (unit_features(catalog_model(n)) for n in ("mnist_tied100", "mnist_untied100"))
+    digits = neighbour_correlation(held_out().numpy())
+    lead = next(m.value for m in at.markdown if m.value.startswith("Right model: encoder rows look like noise"))
+    assert f"correlate **{neighbour_correlation(untied.encoder):+.2f}**;" in lead
+    assert f"its decoder columns **{neighbour_correlation(untied.decoder):+.2f}**)" in lead
+    assert f"on smooth images (**{digits:+.2f}**, 500 held-out)" in lead
+    assert f"Left: a tied W also draws the output (**{neighbour_correlation(tied.encoder):+.2f}**)." in lead
 
 
 @needs_pair
@@ -223,13 +239,21 @@ def held_out():
     return load_dataset("mnist", source="bundled").test
 
 
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def gap_frame(at: AppTest):
+    return next(t.value for t in at.table if list(t.value.index.names) == ["training digits", "units"])
+
+
 @needs_pair
 def test_decoding_table_and_findings_show_compare_decodings_numbers_for_both_models():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
     from models.analysis.feature_findings import decoding_findings, decoding_headline, decoding_table  # noqa: PLC0415
 
     at = run_page(left="mnist_tied100", right="mnist_untied100")
-    table = at.table[0].value
+    table = next(t.value for t in at.table if list(t.value.index.names) == ["model", "decoding"])
     page = texts(at)
     for name in ("mnist_tied100", "mnist_untied100"):
         model = catalog_model(name)
@@ -310,10 +334,9 @@ def test_tied_section_reports_parameters_and_says_when_the_curve_is_not_recorded
         record = next(e.record for e in load_catalog() if e.name == name)
         recorded = bool(record.get("history"))
         assert ("learning curve is not recorded" in page) or recorded
-    charts = [c for c in at.get("plotly_chart")]
     histories = [bool(next(e.record for e in load_catalog() if e.name == n).get("history"))
                  for n in ("mnist_tied100", "mnist_untied100")]
-    assert (len(charts) == 1) == any(histories)
+    assert len(figures(at)) == 2 * any(histories)  # (a)'s lead on the shipped pair, and the picked models' curves
 
 
 def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch():
@@ -333,7 +356,7 @@ def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch(
     at.run()
     assert not at.exception and not at.error
     assert "**My layer** (16,474 parameters): kept epoch 3 of 4, train 170.0 / held-out 175.0." in texts(at)
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    figure = figures(at)[-1]  # the picked models' curves, after (a)'s lead chart of the shipped pair
     names = [trace["name"] for trace in figure["data"]]
     assert "My layer: held-out" in names and "My layer: kept epoch 3" in names
 
@@ -356,7 +379,7 @@ def test_a_title_with_markdown_and_html_is_shown_as_written():
     assert not at.exception and not at.error
     assert f"**{escape_md(title)}**" in [m.value for m in at.markdown]
     assert any(m.value.startswith(f"**{escape_md(title)}** (") for m in at.markdown)  # the curve summary
-    names = [trace["name"] for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    names = [trace["name"] for trace in figures(at)[-1]["data"]]
     assert "**bold** [link](http://x) &lt;b&gt;tag&lt;/b&gt;: held-out" in names
 
 
@@ -368,7 +391,7 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
     shipped = load_gap_table()
     if shipped is not None:
         at = run_page(left=SINGLE[0], right=SINGLE[0])
-        gap = at.table[-1].value
+        gap = gap_frame(at)
         assert len(gap) == len(shipped.pairs())
         for tied, untied in shipped.pairs():
             row = gap.loc[(tied.train_size, tied.width)]
@@ -382,7 +405,7 @@ def test_gap_table_on_the_page_is_the_shipped_file_or_a_clear_note(tmp_path, mon
     path.write_text(json.dumps(gap_document(rows, {"lr": 0.003, "patience": 20, "command": "x"})))
     monkeypatch.setattr(tied_untied, "GAP_FILE", path)
     at = run_page(left=SINGLE[0], right=SINGLE[0])
-    gap = at.table[-1].value
+    gap = gap_frame(at)
     assert gap.loc[(500, 50), "tied gap"] == "20.0" and gap.loc[(500, 50), "untied gap"] == "35.5"
     assert "Tied has the smaller generalisation gap (held-out − train) in **1 of 1**" in texts(at)
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 SECTIONS = {
     "decodings": "(b) Decode with f, or undo the encoder with f⁻¹?",
     "reactivation": "Reactivating one unit: eᵢ through f, or through f⁻¹?",
-    "tied": "(a) Tied W′ = Wᵀ, or a decoder of its own? Measured",
+    "tied": "(a) Why learn W′ instead of tying W′ = Wᵀ?",
 }
 # Elements whose content is wider than their box (scrollWidth > clientWidth) would be cut off or scroll sideways.
 OVERFLOWING = """() => {
@@ -35,6 +35,11 @@ def test_question_sections_fit_their_columns_at_laptop_sizes(server, browser, wi
         page.goto(f"{server}/features?left=mnist_tied100&right=mnist_untied100")
         wait_idle(page)
         assert_no_exception(page, f"features at {width}×{height}")
+        page.screenshot(path=str(ARTIFACTS / f"features-top-{width}x{height}.png"))
+        # the key picture, the decoder columns: at least half of it in the first screenful, under its sentence
+        box = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.bounding_box()
+        assert height - box["y"] >= box["height"] / 2, box
+        assert page.get_by_role("tab", name="Decoder columns w′ᵢ").get_attribute("aria-selected") == "true"
         for name, title in SECTIONS.items():
             heading = page.get_by_role("heading", name=title).first
             heading.evaluate("h => h.scrollIntoView({block: 'start'})")
@@ -52,6 +57,7 @@ def test_question_sections_fit_their_columns_at_laptop_sizes(server, browser, wi
         assert page.evaluate(OVERFLOWING) == []
         assert page.evaluate(IMAGES_WIDER_THAN_COLUMN) == []
         # the decodings table: 8 rows (4 decodings × 2 models), every one of its 7 figures shown
+        table = page.locator('[data-testid="stTable"]', has_text="W⁺(f⁻¹(h) − b)").first
         assert table.locator("tbody tr").count() == 8
         assert "W⁺(f⁻¹(h) − b)" in table.inner_text()
     finally:

@@ -364,3 +364,32 @@ def test_untied_encoder_rows_get_more_interior_contrast_than_with_min_max():
     robust = to_uint8(weights, normalise="percentile")[inside].reshape(len(weights), -1).astype(float).std(1)
     assert np.median(robust) > 1.5 * np.median(min_max)
     assert (robust >= min_max - 1).all()  # no tile loses contrast
+
+
+# --- neighbouring-pixel correlation: why an untied encoder's rows look like noise ---------------------------------
+def test_neighbour_correlation_of_a_hand_built_tile():
+    from models.analysis.unit_features import neighbour_correlation  # noqa: PLC0415
+
+    # pairs (0,1), (2,3) across and (0,2), (1,3) down: first [0,2,0,1], second [1,3,2,3], r = 2.25 / 2.75
+    assert neighbour_correlation(np.array([[[0.0, 1.0], [2.0, 3.0]]])) == pytest.approx(9 / 11)
+    checker = np.indices((6, 6)).sum(axis=0) % 2  # every neighbour is the opposite: −1
+    ramp = np.add.outer(np.arange(6.0), np.arange(6.0))  # every pair is (v, v + 1): +1
+    assert neighbour_correlation(checker[None].astype(float)) == pytest.approx(-1.0)
+    assert neighbour_correlation(ramp[None]) == pytest.approx(1.0)
+    assert neighbour_correlation(np.stack([checker, ramp]).astype(float)) == pytest.approx(0.0, abs=1e-12)  # the mean
+    assert neighbour_correlation(np.stack([checker, ramp])[:, None]) == neighbour_correlation(np.stack([checker, ramp]))
+    # a flat tile has no correlation: left out, and nan when every tile is flat
+    assert neighbour_correlation(np.stack([np.ones((6, 6)), checker])) == pytest.approx(-1.0)
+    assert np.isnan(neighbour_correlation(np.zeros((2, 6, 6))))
+    with pytest.raises(ValueError, match="tiles must be"):
+        neighbour_correlation(np.zeros(6))
+
+
+@needs_pair
+def test_the_shipped_untied_encoder_rows_are_rougher_than_its_columns_and_the_tied_rows():
+    from models.analysis.unit_features import neighbour_correlation  # noqa: PLC0415
+
+    tied, untied = unit_features(catalog_model("mnist_tied100")), unit_features(catalog_model("mnist_untied100"))
+    rows, columns = neighbour_correlation(untied.encoder), neighbour_correlation(untied.decoder)
+    assert rows < columns / 2 and rows < neighbour_correlation(tied.encoder)
+    assert neighbour_correlation(tied.encoder) == neighbour_correlation(tied.decoder)  # W′ = Wᵀ: the same tiles

@@ -16,9 +16,10 @@ from models.autoencoders import Autoencoder
 from ui.pictures import STRETCH_PERCENTILE, enlarge, percentile_stretch, tile, to_uint8, zoom_factor
 
 # The unit grids' tabs on the Features page; the label is the tab's value in the URL (?tab=…), so About links to it.
+# The first is the default: decoder columns look like strokes; an untied encoder's rows look like noise.
 VIEWS = {
-    "encoder": "Encoder rows wᵢ",
     "decoder": "Decoder columns w′ᵢ",
+    "encoder": "Encoder rows wᵢ",
     "decoded": "Decode eᵢ with g",
     "inverse": "f⁻¹ at the output",
     "max_input": "Max-activating input",
@@ -121,9 +122,22 @@ def rgb_rows(rows: Sequence[np.ndarray], per_row: int, target: int, pad: int = 2
     return enlarge_picture(np.stack(channels, axis=-1), zoom_factor(channels[0].shape[1], target))
 
 
-def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per image"):
+def gap_axis_range(curves: Mapping[str, object], headroom: float = 0.3) -> tuple[float, float] | None:
+    """A loss axis that shows the gap between converged curves rather than the first epochs' drop: from 10%
+    below the lowest loss any curve reaches to `headroom` above the highest kept (or last) held-out loss.
+    None when there is no curve."""
+    if not curves:
+        return None
+    low = min(min(c.train + c.heldout) for c in curves.values())
+    kept = [c.heldout[c.epochs.index(c.best_epoch)] if c.best_epoch is not None else c.heldout[-1]
+            for c in curves.values()]
+    return 0.9 * low, (1 + headroom) * max(kept)
+
+
+def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per image", zoom: bool = True):
     """Plotly figure: each model's train (dashed) and held-out (solid) loss per epoch, its kept epoch circled.
-    `curves` maps a model's title to a models.analysis.tied_untied.Curve."""
+    `curves` maps a model's title to a models.analysis.tied_untied.Curve. With zoom, the loss axis is
+    gap_axis_range: the first epochs' much higher losses run off the top."""
     import plotly.graph_objects as go  # noqa: PLC0415
 
     fig = go.Figure()
@@ -136,11 +150,15 @@ def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per im
                                  line=dict(color=colour, dash="dash")))
         if curve.best_epoch is not None:
             i = curve.epochs.index(curve.best_epoch)
-            fig.add_trace(go.Scatter(x=[curve.best_epoch], y=[curve.heldout[i]], mode="markers",
+            fig.add_trace(go.Scatter(x=[curve.best_epoch], y=[curve.heldout[i]], mode="markers+text",
+                                     text=[f"{curve.heldout[i]:.1f}"], textposition="top center",
                                      name=f"{title}: kept epoch {curve.best_epoch}",
                                      marker=dict(color=colour, size=11, symbol="circle-open", line=dict(width=2))))
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch", yaxis_title=loss,
                       legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    span = gap_axis_range(curves) if zoom else None
+    if span is not None:
+        fig.update_yaxes(range=list(span))
     return fig
 
 

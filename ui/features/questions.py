@@ -1,5 +1,6 @@
-"""The two questions on the Hidden-unit features page, answered with numbers from the two models picked there:
-(b) every way to decode a code, (b′) one unit reactivated, (a) tied against untied. Drawn by pages/features.py."""
+"""Question (b) on the Hidden-unit features page, answered with numbers from the two models picked there: (b) every
+way to decode a code, (b′) one unit reactivated; and the tied/untied gap table question (a) reads (ui/features/tied.py
+draws (a)). Drawn by pages/features.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ import streamlit as st
 
 from models.analysis import tied_untied
 from models.analysis.decodings import EDGE_EPS, Decodings, compare_decodings, no_inverse_reason
-from models.analysis.feature_findings import (curve_summary, decoding_findings, decoding_headline, decoding_table,
-                                              decoding_verdict, gap_findings, gap_rows, reactivation_findings,
-                                              reactivation_headline, shown_outside_shares)
+from models.analysis.feature_findings import (
+    decoding_findings,
+    decoding_headline,
+    decoding_table,
+    decoding_verdict,
+    reactivation_findings,
+    reactivation_headline,
+    shown_outside_shares,
+)
 from models.analysis.reactivation import Reactivation, reactivation
-from models.analysis.tied_untied import GapTable, learning_curve, load_gap_table, parameter_count
+from models.analysis.tied_untied import GapTable, load_gap_table
 from models.autoencoders import Autoencoder
 from models.errors import AutoencoderError
-from ui.features.plots import TILE_STRETCH, learning_curves_figure, painted_rgb, rgb_rows
+from ui.features.plots import TILE_STRETCH, painted_rgb, rgb_rows
 from ui.messages import escape_md
 from ui.pictures import png_bytes
 from ui.query import query_choice, set_query, state_from_query
@@ -162,31 +169,3 @@ def reactivation_section(choices: list[ModelChoice]) -> None:
                 for line in reactivation_findings(r, choice.model.config.code_activation):
                     st.markdown(f"- {line}")
 
-
-# --- (a) tied against untied ----------------------------------------------------------------------------------------
-def tied_section(choices: list[ModelChoice]) -> None:
-    st.header("(a) Tied W′ = Wᵀ, or a decoder of its own? Measured")
-    curves = {}
-    for column, choice in zip(st.columns(2), choices):
-        curve = learning_curve(choice.record)
-        column.markdown(curve_summary(escape_md(choice.title), choice.record, curve, parameter_count(choice.model)))
-        if curve is not None:
-            curves[choice.title] = curve
-    if curves:
-        st.plotly_chart(learning_curves_figure(curves), key="tied_curves", config={"displayModeBar": False})
-        st.caption("Solid: held-out loss per image after each epoch; dashed: the training loss; circled: the "
-                   "epoch whose weights the checkpoint keeps (its best held-out loss).")
-    table, error = gap_table()
-    if table is None:
-        st.info(error or "The tied/untied gap table has not been computed yet (scripts/tied_untied_gap.py).")
-        return
-    st.markdown("**Generalisation gap at several widths and training-set sizes** (BCE per image, held-out − "
-                "train, each run stopped when its held-out loss stopped improving):")
-    st.table(pd.DataFrame(gap_rows(table)).set_index(["training digits", "units"]))
-    recipe = table.recipe
-    st.caption(f"Single sigmoid layer, Adam lr {recipe.get('lr')}, batch {recipe.get('batch_size')}, seed "
-               f"{recipe.get('seed')}; stopped after {recipe.get('patience')} epochs without a held-out "
-               f"improvement, weights of the best epoch. Train loss {recipe.get('train_loss', '')}. The same "
-               f"{recipe.get('heldout_size')} held-out digits for every run. Made by `{recipe.get('command')}`.")
-    for line in gap_findings(table):
-        st.markdown(f"- {line}")
