@@ -22,6 +22,7 @@ const PlaneDrawing = {
       const room = this.roomBelow();
       if (room !== null) size = Math.max(220, Math.min(size, room));
     }
+    this.left.style.width = `${size}px`;
     const side = wide ? Math.min(SIDE.max, width - size - SIDE.gap) : width;
     // Beside the plane the decode may be as tall as the plane (less its caption); under it, it stays small so the
     // plane and the decode share a phone's screen.
@@ -32,7 +33,6 @@ const PlaneDrawing = {
     const dpr = window.devicePixelRatio || 1;
     this.dpr = dpr;
     this.canvas.style.width = this.canvas.style.height = `${size}px`;
-    this.left.style.width = `${size}px`;
     this.canvas.width = this.canvas.height = Math.round(size * dpr);
     this.decoded.style.width = this.decoded.style.height = `${big}px`;
     const small = Math.round(Math.min(big, 200) / 2.2);
