@@ -57,20 +57,44 @@ def _seed_int(key: str, default: int, low: int, high: int) -> None:
 
 # --- the manifold tab ------------------------------------------------------------------------------------------
 def _manifold(choice: ModelChoice, codes: torch.Tensor) -> None:
-    if choice.model.config.latent == 2:
+    """The plane first, under one sentence with its number; how it is made and what the codes are, one click
+    away."""
+    latent, count = choice.model.config.latent, len(codes)
+    hover = "point at the plane to decode any z in your browser, next to it"
+    if latent == 2:
+        st.markdown(f"Each dot is the code z of one of **{count} held-out images**; {hover}.")
         explore_2d(choice, codes)
+        _about(choice, "")
         st.divider()
         _decoded_grid(choice, codes)
         return
     pca = principal(choice.cache_key, codes, PC_COUNT)
     shares = ", ".join(f"PC{k + 1} {share:.0%}" for k, share in enumerate(pca.explained.tolist()))
-    st.markdown(f"A {choice.model.config.latent}-D code has no plane to draw, so the plane and the sliders move "
-                f"along the **principal directions** of the held-out codes: z = mean + Σ aₖ·σₖ·vₖ, each aₖ in "
-                f"standard deviations σₖ of the codes along direction vₖ. Share of the codes' variance: {shares} "
-                f"({pca.explained.sum():.0%} together).")
+    plane_share = f" ({pca.explained[:2].sum():.0%} of their variance)" if len(pca.explained) >= 2 else ""
+    st.markdown(f"Each dot is one of **{count} held-out {latent}-D codes**, on their top two principal "
+                f"directions{plane_share}; {hover}.")
     explore_principal(choice, codes, pca)
+    _about(choice, f"A {latent}-D code has no plane to draw, so the plane and the sliders move along the "
+                   f"**principal directions** of the held-out codes: z = mean + Σ aₖ·σₖ·vₖ, each aₖ in standard "
+                   f"deviations σₖ of the codes along direction vₖ. Share of the codes' variance: {shares} "
+                   f"({pca.explained.sum():.0%} together). The sliders PC3, PC4 move the plane's slice.")
     st.divider()
     _traversal(choice, codes)
+
+
+def _about(choice: ModelChoice, more: str) -> None:
+    with st.expander("About this plane: the codes, pins and keys"):
+        st.markdown(f"{codes_are(choice)}. {more}")
+        st.caption("Point to decode in your browser (nothing goes to the server) · click to pin z (a click near a "
+                   "dot pins that image's code) · arrow keys move the pin (Shift: ×10) · the sliders set the pin "
+                   "too, and the address keeps it, so a copied link opens the same z. Beside the decode: the "
+                   "held-out image whose code is nearest to that z.")
+
+
+def codes_are(choice: ModelChoice) -> str:
+    kind = "VAE: codes are the encoder's posterior means μ(x)" if choice.model.has_prior else "plain autoencoder"
+    return (f"{escape_md(choice.title)} ({kind}) · codes of the {len(choice.data.test)} held-out images, never "
+            f"seen in training")
 
 
 def _decoded_grid(choice: ModelChoice, codes: torch.Tensor) -> None:
@@ -189,15 +213,14 @@ def _samples(choice: ModelChoice, codes: torch.Tensor) -> None:
 # --- the page -------------------------------------------------------------------------------------------------
 choice = current()
 st.title("Latent manifold")
-kind = "VAE: codes are the encoder's posterior means μ(x)" if choice.model.has_prior else "plain autoencoder"
-st.caption(f"{escape_md(choice.title)} ({kind}) · codes of the {len(choice.data.test)} held-out images, never seen "
-           f"in training")
 with user_errors("drawing the latent page"):
     codes = held_out_codes(choice)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     sections = (lambda: _manifold(choice, codes), lambda: _interpolation(choice, codes),
                 lambda: _samples(choice, codes), lambda: holes_tab(choice, grid_cells))
-    for tab, section in zip(tabs, sections):
+    for number, (tab, section) in enumerate(zip(tabs, sections)):
         if tab.open:  # only the open tab runs
             with tab, user_errors():
+                if number:  # the Manifold tab says this in its opening sentence and its "About" expander
+                    st.caption(codes_are(choice))
                 section()

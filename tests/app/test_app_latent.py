@@ -47,8 +47,14 @@ def image_url(at: AppTest, caption_start: str) -> str:
     return found[0]
 
 
+def captions(at: AppTest) -> list[str]:
+    """Every image's caption and every line of st.caption (a pinned z's nearest image is a line of text where
+    the plane shows the picture)."""
+    return [image.captions[0] for image in at.get("image")] + [caption.value for caption in at.caption]
+
+
 def caption_of(at: AppTest, caption_start: str) -> str:
-    return next(image.captions[0] for image in at.get("image") if image.captions[0].startswith(caption_start))
+    return next(text for text in captions(at) if text.startswith(caption_start))
 
 
 def component(at: AppTest, key: str):
@@ -108,6 +114,31 @@ def test_only_the_open_tab_runs():
 
 
 # --- a 2-D latent: the plane, its pins, the sliders and shared links ---------------------------------------------
+@needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
+def test_the_manifold_tab_opens_with_one_sentence_and_shows_the_nearest_image_once():
+    at = open_page(VAE2)
+    sentence = at.main.markdown[0].value
+    assert sentence.startswith("Each dot is the code z of one of **500 held-out images**; point at the plane")
+    assert len(sentence) < 140  # two lines at most over the plane, not a paragraph (the browser test counts them)
+    header, arrays = unpack(component(at, "plane_manifold").proto.bytes)
+    assert arrays["thumbs"].size == 500 * 28 * 28  # the plane shows the nearest held-out image itself …
+    assert not [image for image in at.get("image") if "Nearest" in image.captions[0]]  # … so the server does not
+    assert [c.value for c in at.caption if c.value.startswith("Nearest to the pinned z = (0.00, 0.00): ")]
+    about = [e for e in at.expander if e.label.startswith("About this plane")]
+    assert len(about) == 1 and "posterior means μ(x)" in about[0].markdown[0].value
+
+
+@needs("mnist_vae16" not in CATALOG, reason="needs mnist_vae16")
+def test_a_wide_code_opens_with_the_share_of_variance_its_plane_shows(mnist_test):
+    from models.analysis.latent import principal_directions
+
+    codes = load_checkpoint(CATALOG["mnist_vae16"].path)[0].embed(mnist_test)
+    share = float(principal_directions(codes, 4).explained[:2].sum())
+    sentence = open_page("mnist_vae16").main.markdown[0].value
+    assert sentence.startswith(f"Each dot is one of **500 held-out 16-D codes**, on their top two principal "
+                               f"directions ({share:.0%} of their variance); point at the plane")
+
+
 @needs(VAE2 not in CATALOG, reason="needs mnist_vae2")
 def test_the_plane_spans_the_sliders_and_outlines_the_grid():
     at = open_page(VAE2)

@@ -47,8 +47,14 @@ def image_url(at: AppTest, caption_start: str) -> str:
     return found[0]
 
 
+def captions(at: AppTest) -> list[str]:
+    """Every image's caption and every line of st.caption (a pinned z's nearest image is a line of text where
+    the plane shows the picture)."""
+    return [image.captions[0] for image in at.get("image")] + [caption.value for caption in at.caption]
+
+
 def caption_of(at: AppTest, caption_start: str) -> str:
-    return next(image.captions[0] for image in at.get("image") if image.captions[0].startswith(caption_start))
+    return next(text for text in captions(at) if text.startswith(caption_start))
 
 
 def component(at: AppTest, key: str):
@@ -139,7 +145,7 @@ def test_holes_section_compares_ae_and_vae_over_the_chosen_region():
 def test_a_pin_on_a_holes_plane_shows_its_decode_and_nearest_image(mnist_test):
     codes = load_checkpoint(CATALOG[AE2].path)[0].embed(mnist_test)
     at = open_page(VAE2, tab=HOLES)
-    assert not [image for image in at.get("image") if image.captions[0].startswith("Nearest to the pinned")]
+    assert not [text for text in captions(at) if text.startswith("Nearest to the pinned")]
     far = [float(codes[:, 0].max()) + 5, float(codes[:, 1].max()) + 5]  # deep in a hole
     pin(at, "bridge_holes_ae", {"x": far[0], "y": far[1], "seq": 1})
     assert bridge_data(at, "bridge_holes_ae")["pin"] == pytest.approx(far)

@@ -184,7 +184,7 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     state.json_trigger_value = json.dumps([{"event": "pin", "value": {"x": 0.5, "y": -0.5}}])
     at._run(states)
     assert not at.exception
-    assert any(image.captions[0].startswith("Nearest to the pinned z = (0.50, -0.50): ") for image in at.get("image"))
+    assert any(caption.value.startswith("Nearest to the pinned z = (0.50, -0.50): ") for caption in at.caption)
 
 
 # --- the plain helpers --------------------------------------------------------------------------------

@@ -98,18 +98,18 @@ def outside_code_range(model: Autoencoder, z: torch.Tensor) -> str:
 
 
 def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, in_browser: bool) -> None:
-    """The held-out image whose code is nearest to the pinned z, beside the server's decode of z when the
-    browser does not decode it (the plane shows it large already)."""
+    """The held-out image whose code is nearest to the pinned z: its picture beside the server's decode of z when
+    the browser does not decode it; when it does, the plane shows both pictures and this is one line of text."""
     index, distance = nearest_code(codes, z)
     shown = ", ".join(f"{v:.2f}" for v in z[:3].tolist()) + (", …" if len(z) > 3 else "")
-    nearest = (_thumbnail(choice.cache_key, choice.data, index), f"Nearest to the pinned z = ({shown}): "
-               f"{label_of(choice, index)}, {distance:.2f} away{outside_code_range(choice.model, z)}")
-    if in_browser:
-        show(*nearest)
+    caption = (f"Nearest to the pinned z = ({shown}): {label_of(choice, index)}, {distance:.2f} away"
+               f"{outside_code_range(choice.model, z)}")
+    if in_browser:  # the plane shows this image beside its decode: here only the numbers, once
+        st.caption(caption)
         return
     decoded_slot, nearest_slot = st.columns(2)
     show(decode_one(choice.model, z), f"Pinned: z = ({shown}), decoded on the server.", where=decoded_slot)
-    show(*nearest, where=nearest_slot)
+    show(_thumbnail(choice.cache_key, choice.data, index), caption, where=nearest_slot)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
@@ -125,11 +125,10 @@ def explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
     grid_x, grid_y = grid_axes(model, codes, 2)
     bounds = (slider_range(grid_x, codes[:, 0]), slider_range(grid_y, codes[:, 1]))
     grid = (float(grid_x[0]), float(grid_x[-1]), float(grid_y[0]), float(grid_y[-1]))
-    left, right = st.columns([2.2, 1], gap="large")
-    with left:
-        plane_id = draw_plane(choice, "manifold", latent_plane(bounds, grid), codes, codes)
-    with right:
-        _sliders_2d(choice, codes, bounds, plane_id)
+    # The plane and its decode take the page's width (the component lays them side by side); the sliders, the
+    # second way to set z, go under them.
+    plane_id = draw_plane(choice, "manifold", latent_plane(bounds, grid), codes, codes)
+    _sliders_2d(choice, codes, bounds, plane_id)
 
 
 @st.fragment
@@ -138,8 +137,8 @@ def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRa
     with user_errors():
         for key, b in zip(("z1", "z2"), bounds):
             seed_float(key, b)
-        z1, z2 = (st.slider(key, b.low, b.high, step=b.step, key=key, format="%.2f")
-                  for key, b in zip(("z1", "z2"), bounds))
+        z1, z2 = (column.slider(key, b.low, b.high, step=b.step, key=key, format="%.2f")
+                  for column, key, b in zip(st.columns(2, gap="large"), ("z1", "z2"), bounds))
         set_query(z1=z1, z2=z2)
 
         def on_pin(x: float, y: float) -> None:
@@ -157,15 +156,12 @@ def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRa
 def explore_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal) -> None:
     k = len(pca.std)
     projected = pca.project(codes)
-    left, right = st.columns([2.2, 1], gap="large")
     plane_id = None
-    with left:
-        if k >= 2:
-            plane_id = draw_plane(choice, "pca", pca_plane(pca, PC_LIMIT), projected[:, :2], codes)
-        else:
-            st.caption("A 1-D code: no plane of principal directions to draw; the slider moves along the only one.")
-    with right:
-        _sliders_principal(choice, codes, pca, plane_id)
+    if k >= 2:
+        plane_id = draw_plane(choice, "pca", pca_plane(pca, PC_LIMIT), projected[:, :2], codes)
+    else:
+        st.caption("A 1-D code: no plane of principal directions to draw; the slider moves along the only one.")
+    _sliders_principal(choice, codes, pca, plane_id)
 
 
 @st.fragment
@@ -174,9 +170,9 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
         k = len(pca.std)
         keys = [f"pc{j + 1}" for j in range(k)]
         bounds = SliderRange(-PC_LIMIT, PC_LIMIT, PC_STEP, 0.0)
-        for j, key in enumerate(keys):
+        for j, (key, column) in enumerate(zip(keys, st.columns(k, gap="medium"))):
             seed_float(key, bounds)
-            st.slider(f"PC{j + 1} ({pca.explained[j]:.0%} of variance), in σ", bounds.low, bounds.high,
+            column.slider(f"PC{j + 1} ({pca.explained[j]:.0%} of variance), in σ", bounds.low, bounds.high,
                       step=bounds.step, key=key, format="%.2f")
         values = [float(st.session_state[key]) for key in keys]
         set_query(**dict(zip(keys, values)))

@@ -4,29 +4,56 @@
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
   "#bcbd22", "#17becf"];
 const MARGIN = { left: 48, right: 10, top: 10, bottom: 38 };
+// The decode beside the plane: at least `min` px of width for it (the decode ≥ 160 px), at most `max`; `below`:
+// what is kept free under the legend at the bottom of the screen.
+const SIDE = { min: 190, max: 300, gap: 22, below: 18 };
 
 const PlaneDrawing = {
+  // The plane and its decode side by side, both on the first screen when the plane starts there: the plane takes
+  // the height left under it (a projector or an LMS iframe is short), the decode the width left beside it.
   resize() {
     const width = this.box.clientWidth || 600;
     const wide = width >= 520;
     this.box.classList.toggle("aex-stacked", !wide);
-    const side = wide ? Math.min(280, Math.max(170, Math.round(width * 0.34))) : width;
-    const size = Math.max(220, Math.min(wide ? width - side - 24 : width, 560));
-    if (size === this.size) return;
+    let size = Math.max(220, Math.min(wide ? width - SIDE.min - SIDE.gap : width, 560));
+    // Twice: the legend under the plane wraps onto more lines as the plane narrows.
+    for (let pass = 0; wide && pass < 2; pass++) {
+      this.left.style.width = `${size}px`;
+      const room = this.roomBelow();
+      if (room !== null) size = Math.max(220, Math.min(size, room));
+    }
+    this.left.style.width = `${size}px`;
+    const side = wide ? Math.min(SIDE.max, width - size - SIDE.gap) : width;
+    // Beside the plane the decode may be as tall as the plane (less its caption); under it, it stays small so the
+    // plane and the decode share a phone's screen.
+    const big = Math.max(120, Math.min(side, wide ? size - 30 : 200, 280));
+    if (size === this.size && big === this.big) return;
     this.size = size;
+    this.big = big;
     const dpr = window.devicePixelRatio || 1;
     this.dpr = dpr;
     this.canvas.style.width = this.canvas.style.height = `${size}px`;
-    this.left.style.width = `${size}px`;
     this.canvas.width = this.canvas.height = Math.round(size * dpr);
-    const big = Math.min(side, 260);
     this.decoded.style.width = this.decoded.style.height = `${big}px`;
-    const small = Math.round(big / 2.4);
+    const small = Math.round(Math.min(big, 200) / 2.2);
     this.thumb.style.width = this.thumb.style.height = `${small}px`;
     this.staticLayer = document.createElement("canvas");
     this.staticLayer.width = this.staticLayer.height = this.canvas.width;
     this.drawStatic();
     this.request(true);
+  },
+
+  // The height from the plane's top to the bottom of the first screen, less the legend under it; null when the
+  // plane starts too far down for that to matter (a plane further down a page is scrolled to anyway).
+  roomBelow() {
+    const view = window.innerHeight;
+    let top = this.canvas.getBoundingClientRect().top;
+    for (let node = this.box; node; node = node.parentNode || node.host) {
+      if (node.scrollTop) top += node.scrollTop; // the plane's place on the page, not on the scrolled screen
+    }
+    const legend = this.legendNode.offsetHeight || 0;
+    const room = Math.floor(view - top - legend - SIDE.below);
+    return top < view * 0.6 && room >= 260 ? room : null;
   },
 
   toPixel(x, y) {

@@ -95,6 +95,8 @@ class Plane {
     c.removeEventListener("click", this.onClick);
     c.removeEventListener("keydown", this.onKey);
     this.observer.disconnect();
+    window.removeEventListener("resize", this.onWindow);
+    clearTimeout(this.settle);
     if (this.sliderObserver) this.sliderObserver.disconnect();
     if (this.frame) cancelAnimationFrame(this.frame);
     const reg = registry();

@@ -33,6 +33,10 @@ const PlanePointer = {
     c.addEventListener("keydown", this.onKey);
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(this.root);
+    // The screen's height sets the plane's size too, and the page above may settle (fonts) after the plane mounts.
+    this.onWindow = () => this.resize();
+    window.addEventListener("resize", this.onWindow);
+    this.settle = setTimeout(this.onWindow, 500);
   },
 
   nearestOnScreen(px, py) {
