@@ -11,7 +11,7 @@ from models.errors import ConfigError
 KINDS = ("ae", "vae")
 ARCHS = ("dense", "conv")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "identity")
+OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "tanh", "identity")  # tanh: x̂ in (−1,1), for f = g = tanh
 LOSSES = ("bce", "mse")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 SPARSITIES = ("none", "l1", "kl")
@@ -36,7 +36,7 @@ class ModelConfig:
     latent: int = 2
     activation: str = "relu"  # hidden layers
     code_activation: str = "identity"  # the code h = f(Wx + b); a VAE's code is always identity
-    output_activation: str = "auto"  # auto: sigmoid for BCE, identity for MSE
+    output_activation: str = "auto"  # auto: sigmoid for BCE, identity for MSE; or sigmoid, tanh, identity
     tied: bool = False  # dense only: decoder uses the transpose of each encoder weight
     loss: str = "bce"  # "bce" for pixels in [0,1], "mse" for ½‖x−x̂‖²
     beta: float = 1.0  # VAE: weight of the KL term

@@ -26,7 +26,7 @@ HELP = {
     "latent": "size of the code",
     "activation": "of the hidden layers",
     "code_activation": "of the code (a VAE's is identity)",
-    "output_activation": "auto: sigmoid for bce, identity for mse",
+    "output_activation": "auto: sigmoid for bce, identity for mse; tanh (mse only) for outputs in (−1,1)",
     "tied": "dense only: the decoder uses the transpose of each encoder weight",
     "loss": "bce for pixels in [0,1], mse for ½‖x−x̂‖²",
     "beta": "VAE: weight of the KL term",

@@ -23,12 +23,16 @@ sys.path.insert(0, str(ROOT))
 MNIST = "--dataset mnist --source bundled"
 FACES = "--dataset olivetti --source local --data-dir ../shared/data"
 SINGLE_SIGMOID = "--arch dense --hidden --latent 100 --code-activation sigmoid"
+# The asker's pair with f = tanh at both ends: h = tanh(Wx + b), x̂ = tanh(W′h + b′), so f⁻¹ is arctanh. Pixels stay
+# in [0, 1] as everywhere else in the app (tanh's range (−1, 1) holds them, and every page compares models on the same
+# images at the same scale); the loss is MSE because a tanh output can go below 0, where cross-entropy is undefined.
+SINGLE_TANH = "--arch dense --hidden --latent 100 --code-activation tanh --output-activation tanh --loss mse"
 # The VAEs: the reference's 50-epoch budget; small batches and a moving average of the weights (EMA) fit
 # 4,500 digits better in those 50 epochs than batch 128 does (benchmarks/quality.py; benchmarks/README.md, "Quality").
 VAE_BUDGET = "--epochs 50 --patience 10 --ema 0.999"
 # Everything else: until the held-out loss has not improved for the patience.
 CONVERGE = "--epochs 1000 --patience 10"
-# The single-layer models converge slowly: one recipe for all four, so tied and untied compare fairly.
+# The single-layer models converge slowly: one recipe for all six, so tied and untied compare fairly.
 SINGLE_CONVERGE = "--lr 3e-3 --epochs 2000 --patience 20"
 FACES_CONVERGE = "--epochs 400 --patience 20"
 # A denoiser scored on clean faces has a held-out curve too jumpy for a patience: a cosine schedule to its end,
@@ -54,6 +58,10 @@ RECIPES = {
                       f"{MNIST} --kind ae {SINGLE_SIGMOID} --tied {SINGLE_CONVERGE}"),
     "mnist_untied100": ("Untied single layer, 100 sigmoid units", "hidden-unit features (free W')", "untied",
                         f"{MNIST} --kind ae {SINGLE_SIGMOID} {SINGLE_CONVERGE}"),
+    "mnist_tanh_tied100": ("Tied single layer, 100 tanh units", "hidden-unit features, f⁻¹ = arctanh (W' = Wᵀ)",
+                           "tied, tanh output, MSE", f"{MNIST} --kind ae {SINGLE_TANH} --tied {SINGLE_CONVERGE}"),
+    "mnist_tanh_untied100": ("Untied single layer, 100 tanh units", "hidden-unit features, f⁻¹ = arctanh (free W')",
+                             "untied, tanh output, MSE", f"{MNIST} --kind ae {SINGLE_TANH} {SINGLE_CONVERGE}"),
     "mnist_sparse100": ("Sparse single layer, 100 sigmoid units", "hidden-unit features (sparse)",
                         "KL sparsity ρ=0.05, weight 3",
                         f"{MNIST} --kind ae {SINGLE_SIGMOID} --sparsity kl --sparsity-target 0.05 "

@@ -189,7 +189,8 @@ def _parity(page, model) -> float:
 
 
 @pytest.mark.parametrize("name", [n for n, e in CATALOG.items() if e.latent == 2] + ["mnist_vae16", "mnist_cae16",
-                                                                                     "mnist_tied100"])
+                                                                                     "mnist_tied100",
+                                                                                     "mnist_tanh_untied100"])
 def test_the_browser_decoder_matches_torch(server, page, name):
     if name not in CATALOG:
         pytest.skip(f"{name} is not shipped")

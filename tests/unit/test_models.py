@@ -108,6 +108,22 @@ def test_tied_model_stays_tied_after_deepcopy_and_training_step():
     assert not torch.equal(clone.to_code.weight, model.to_code.weight)  # the original is untouched
 
 
+def test_a_tanh_output_decodes_with_tanh_and_scores_half_the_squared_error():
+    """x̂ = tanh(W′h + b′), as the asker's f = tanh at both ends: pre-activation 0.5 gives tanh(0.5) = 0.4621."""
+    model = build_model(ModelConfig(hidden=(), latent=3, code_activation="tanh", output_activation="tanh",
+                                    loss="mse", input_shape=(1, 4, 4)))
+    with torch.no_grad():
+        model.from_code.weight.zero_()
+        model.from_code.bias.copy_(torch.tensor([0.5, -0.5, 0.0, 20.0] + [0.0] * 12))
+    x_hat = model.decode(torch.zeros(1, 3))
+    assert x_hat.flatten()[:4].tolist() == pytest.approx([0.46212, -0.46212, 0.0, 1.0], abs=1e-5)
+    x = torch.tensor([0.5, 0.0, 0.0, 1.0] + [0.0] * 12).reshape(1, 1, 4, 4)
+    with torch.no_grad():
+        model.to_code.weight.zero_()
+    expected = 0.5 * ((0.5 - 0.46212) ** 2 + 0.46212 ** 2)
+    assert model.loss(x)["recon"].item() == pytest.approx(expected, rel=1e-4)
+
+
 def test_tied_conv_is_refused_with_a_clear_message():
     with pytest.raises(ConfigError, match="dense layers only"):
         build_model(ModelConfig(arch="conv", hidden=(8,), tied=True))
@@ -187,6 +203,7 @@ def test_denoising_model_corrupts_only_while_training():
     (dict(hidden=(10**6,)), "hidden sizes"),
     (dict(activation="softmax"), "activation must be one of"),
     (dict(loss="bce", output_activation="identity"), "binary cross-entropy"),
+    (dict(loss="bce", output_activation="tanh"), "binary cross-entropy"),  # a tanh output can go below 0
     (dict(kind="vae", code_activation="sigmoid"), "VAE"),
     (dict(noise="masking", noise_level=1.5), "fraction"),
     (dict(sparsity="kl", sparsity_weight=1.0), "code_activation='sigmoid'"),

@@ -18,7 +18,8 @@ from models.training.trainer import evaluate
 
 REQUIRED = {"mnist_vae2", "mnist_cvae2", "mnist_ae2", "mnist_cae16", "mnist_dcae16", "mnist_tied100",
             "mnist_untied100", "mnist_sparse100", "mnist_contractive100", "mnist_vae16", "olivetti_cvae2",
-            "olivetti_cae32", "olivetti_dcae32"}
+            "olivetti_cae32", "olivetti_dcae32", "mnist_tanh_tied100", "mnist_tanh_untied100"}
+PAIRS = {"sigmoid": ("mnist_tied100", "mnist_untied100"), "tanh": ("mnist_tanh_tied100", "mnist_tanh_untied100")}
 CATALOG = {entry.name: entry for entry in load_catalog()}
 
 
@@ -45,11 +46,30 @@ def test_each_record_holds_its_learning_curve_and_the_epoch_kept(name):
         assert record["epochs"] - record["best_epoch"] == record["train"]["patience"]
 
 
-def test_the_tied_and_untied_pair_share_one_recipe_and_ran_until_the_held_out_loss_stopped_improving():
-    tied, untied = CATALOG["mnist_tied100"].record, CATALOG["mnist_untied100"].record
+@pytest.mark.parametrize("activation", sorted(PAIRS))
+def test_the_tied_and_untied_pair_share_one_recipe_and_ran_until_the_held_out_loss_stopped_improving(activation):
+    tied, untied = (CATALOG[name].record for name in PAIRS[activation])
     assert tied["train"] == untied["train"] and tied["train"]["patience"] is not None
     for record in (tied, untied):
         assert record["stopped"].startswith("early stop") and record["epochs"] < record["train"]["epochs"]
+
+
+def test_the_tanh_pair_is_the_askers_model_with_f_tanh_at_both_ends_trained_like_the_sigmoid_pair():
+    """h = tanh(Wx + b), x̂ = tanh(W′h + b′): the pair differs from the sigmoid pair only in f (and so the loss)."""
+    configs = {name: load_checkpoint(CATALOG[name].path)[0].config for pair in PAIRS.values() for name in pair}
+    for tied_name, untied_name in PAIRS.values():
+        tied, untied = configs[tied_name], configs[untied_name]
+        assert (tied.tied, untied.tied) == (True, False)
+        assert {**tied.to_dict(), "tied": False} == untied.to_dict()
+    tanh = configs["mnist_tanh_untied100"]
+    assert (tanh.code_activation, tanh.resolved_output_activation, tanh.loss) == ("tanh", "tanh", "mse")
+    assert tanh.single_layer and tanh.latent == 100
+    sigmoid = configs["mnist_untied100"]
+    assert {**tanh.to_dict(), "code_activation": "sigmoid", "output_activation": "auto", "loss": "bce"} == \
+        sigmoid.to_dict()
+    # as TrainConfigs: the sigmoid pair's records predate the precision field (its default, float32, filled in)
+    trained = {name: TrainConfig.from_dict(CATALOG[name].record["train"]) for name in configs}
+    assert len(set(map(repr, trained.values()))) == 1
 
 
 def _training_script():
@@ -104,10 +124,11 @@ def test_entry_loads_matches_its_catalog_line_and_recorded_loss(name):
 
 
 @pytest.mark.slow
-def test_retraining_an_entry_with_its_recorded_command_reproduces_its_learning_curve(tmp_path):
+@pytest.mark.parametrize("name", ["mnist_tied100", "mnist_tanh_tied100"])
+def test_retraining_an_entry_with_its_recorded_command_reproduces_its_learning_curve(tmp_path, name):
     """The first epochs of the recorded command again (a constant learning rate, so cutting the run short
     changes nothing before the cut) give the recorded curve to 3 significant figures."""
-    entry = CATALOG["mnist_tied100"]
+    entry = CATALOG[name]
     assert entry.record["train"]["lr_schedule"] == "constant"
     words = shlex.split(entry.command)
     words[words.index("--out") + 1] = str(tmp_path / "again")
