@@ -119,7 +119,7 @@ def _decoded_grid(choice: ModelChoice, codes: torch.Tensor) -> None:
 
 @st.fragment
 def _traversal(choice: ModelChoice, codes: torch.Tensor) -> None:
-    with user_errors():
+    with user_errors("drawing one dimension at a time"):
         latent = choice.model.config.latent
         st.subheader("One dimension at a time")
         spread = codes.std(0)
@@ -218,9 +218,9 @@ with user_errors("drawing the latent page"):
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     sections = (lambda: _manifold(choice, codes), lambda: _interpolation(choice, codes),
                 lambda: _samples(choice, codes), lambda: holes_tab(choice, grid_cells))
-    for number, (tab, section) in enumerate(zip(tabs, sections)):
+    for number, (name, tab, section) in enumerate(zip(TABS, tabs, sections)):
         if tab.open:  # only the open tab runs
-            with tab, user_errors():
+            with tab, user_errors(f"drawing the {name} tab"):
                 if number:  # the Manifold tab says this in its opening sentence and its "About" expander
                     st.caption(codes_are(choice))
                 section()

@@ -43,7 +43,7 @@ class user_errors:  # noqa: N801 (used as `with user_errors(...)`, like contextl
     and stop are BaseExceptions and pass through. `failed` says whether the block ended in an error, for a caller
     that must not go on. Fragments rerun on their own, outside the page's try, so each section uses its own."""
 
-    def __init__(self, doing: str = "drawing the latent page"):
+    def __init__(self, doing: str):
         self.doing, self.failed = doing, False
 
     def __enter__(self) -> "user_errors":

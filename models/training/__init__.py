@@ -1,1 +1,2 @@
-"""Training: the trainer and its command line, a training run as a queue job, and the checks a model must pass."""
+"""Training: the trainer (trainer.py) and what a run records (result.py), its command line (cli.py), a training run
+as a queue job (job.py), and the checks a model must pass (checks.py)."""

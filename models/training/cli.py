@@ -40,7 +40,7 @@ def parse_command(command: str) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    from models.checkpoint import save_checkpoint  # noqa: PLC0415 (keeps `import models.training.cli` light)
+    from models.checkpoint import save_checkpoint  # noqa: PLC0415 (safetensors only when saving)
     from models.data import load_dataset  # noqa: PLC0415
 
     data = load_dataset(args.dataset, source=args.source, data_dir=args.data_dir,

@@ -340,6 +340,6 @@ def test_an_unexpected_error_shows_a_short_message_and_no_server_path(monkeypatc
     monkeypatch.setattr(ui.latent.explore, "nearest_code", broken)
     at = open_page(VAE2)
     messages = [e.value for e in at.error]
-    assert any("Something unexpected went wrong while drawing the latent page (RuntimeError)" in m for m in messages)
+    assert any("Something unexpected went wrong while drawing the sliders and the pinned code (RuntimeError)" in m for m in messages)
     assert not any("/srv" in m for m in messages)
     assert component(at, "plane_manifold")  # the rest of the page is still there

@@ -17,15 +17,8 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.errors import ConfigError
 from tests import ROOT
-from ui.features.plots import (
-    ABOVE_COLOUR,
-    BELOW_COLOUR,
-    TILE_STRETCH,
-    config_summary,
-    inverse_rgb,
-    signed_uint8,
-    unit_grid,
-)
+from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, TILE_STRETCH, config_summary, inverse_rgb, signed_uint8,
+                               unit_grid)
 from ui.pictures import percentile_stretch, to_uint8
 
 
@@ -186,8 +179,7 @@ def test_gap_findings_say_whether_a_smaller_training_set_widens_the_gap():
 
 def test_decoding_sentences_and_table_use_the_scores():
     from models.analysis.decodings import compare_decodings  # noqa: PLC0415
-    from models.analysis.feature_findings import (decoding_findings, decoding_headline, decoding_table,  # noqa: PLC0415
-                                                  decoding_verdict)
+    from models.analysis.feature_findings import decoding_findings, decoding_headline, decoding_table, decoding_verdict  # noqa: PLC0415
 
     model = small_model(latent=3, input_shape=(1, 4, 4))
     with torch.no_grad():

@@ -17,15 +17,8 @@ from models.decoder_program import decoder_program
 from tests import ROOT
 from ui.latent.plots import SliderRange
 from ui.latent_plane.payload import MAGIC, PlaneSpec, pack, unpack
-from ui.latent_plane.views import (
-    MAX_BROWSER_WEIGHTS,
-    browser_can_decode,
-    codes_plane,
-    latent_plane,
-    nearest_code,
-    pca_plane,
-    plane_payload,
-)
+from ui.latent_plane.views import (MAX_BROWSER_WEIGHTS, browser_can_decode, codes_plane, latent_plane, nearest_code,
+                                   pca_plane, plane_payload)
 
 COMPONENT = ROOT / "ui" / "latent_plane"
 BOUNDS = (SliderRange(-3.0, 3.0, 0.02, 0.0), SliderRange(-2.0, 4.0, 0.02, 1.0))

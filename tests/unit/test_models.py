@@ -7,14 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.autoencoders import (
-    Autoencoder,
-    VariationalAutoencoder,
-    build_model,
-    code_range_axis,
-    gaussian_grid_axis,
-    interpolate_codes,
-)
+from models.autoencoders import (Autoencoder, VariationalAutoencoder, build_model, code_range_axis, gaussian_grid_axis,
+                                 interpolate_codes)
 from models.config import ModelConfig
 from models.errors import ConfigError
 from models.noise import corrupt

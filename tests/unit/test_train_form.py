@@ -17,16 +17,8 @@ from models.errors import CheckpointError, ConfigError
 from models.jobs import JobPool
 from models.training.job import TrainSpec, train_job
 from ui.latent_plane.payload import unpack
-from ui.train.form import (
-    TrainForm,
-    build_configs,
-    cli_command,
-    epoch_table,
-    few_steps_warning,
-    fresh_model,
-    parse_hidden,
-    read_checkpoint_upload,
-)
+from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
+                           parse_hidden, read_checkpoint_upload)
 from ui.train.runs import TrainingRun
 
 RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys

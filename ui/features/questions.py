@@ -11,15 +11,8 @@ import streamlit as st
 
 from models.analysis import tied_untied
 from models.analysis.decodings import EDGE_EPS, Decodings, compare_decodings, no_inverse_reason
-from models.analysis.feature_findings import (
-    decoding_findings,
-    decoding_headline,
-    decoding_table,
-    decoding_verdict,
-    reactivation_findings,
-    reactivation_headline,
-    shown_outside_shares,
-)
+from models.analysis.feature_findings import (decoding_findings, decoding_headline, decoding_table, decoding_verdict,
+                                              reactivation_findings, reactivation_headline, shown_outside_shares)
 from models.analysis.reactivation import Reactivation, reactivation
 from models.analysis.tied_untied import GapTable, load_gap_table
 from models.autoencoders import Autoencoder

@@ -134,7 +134,7 @@ def explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
 @st.fragment
 def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRange, SliderRange],
                 plane_id: str | None) -> None:
-    with user_errors():
+    with user_errors("drawing the sliders and the pinned code"):
         for key, b in zip(("z1", "z2"), bounds):
             seed_float(key, b)
         z1, z2 = (column.slider(key, b.low, b.high, step=b.step, key=key, format="%.2f")
@@ -166,7 +166,7 @@ def explore_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal) 
 
 @st.fragment
 def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal, plane_id: str | None) -> None:
-    with user_errors():
+    with user_errors("drawing the principal-direction sliders and the pinned code"):
         k = len(pca.std)
         keys = [f"pc{j + 1}" for j in range(k)]
         bounds = SliderRange(-PC_LIMIT, PC_LIMIT, PC_STEP, 0.0)
@@ -197,7 +197,7 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
 def free_pin(choice: ModelChoice, codes: torch.Tensor, key: str, plane_id: str | None, overlays: list[dict],
              hint: str, extent: tuple[float, float, float, float] | None = None) -> None:
     """The plane's pin lives in session state, per model (a pin made on another model is not shown)."""
-    with user_errors():
+    with user_errors("pinning a code on the plane"):
         state_key = f"{key}_pin"
         pin = st.session_state.get(state_key)
         if st.session_state.get(f"{state_key}_model") != choice.cache_key:
