@@ -201,3 +201,6 @@ with user_errors("drawing the latent page"):
         if tab.open:  # only the open tab runs
             with tab, user_errors():
                 section()
+
+from ui.lesson import footer  # noqa: E402  (at the end: the lesson path's Back and Next links)
+footer("latent")

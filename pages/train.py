@@ -15,10 +15,12 @@ from models.data import load_user_images
 from models.errors import DataError
 from models.jobs import PoolFull
 from models.training.job import TrainSpec, train_job, training_work
+from ui import lesson
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, user_errors
 from ui.pictures import loss_curve
-from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
+from ui.session_models import (DATASET_TITLES, INBOX_KEY, ModelChoice, catalog, config_of, load_data,
+                               trained_models)
 from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS, USER_SIDES,
                            TrainForm, accept_checkpoint_upload, build_configs, check_size, cli_command, describe,
                            epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
@@ -27,6 +29,7 @@ from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, tra
 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
+REFERENCE = "mnist_ae2"  # the shipped model whose training the page opens with: a dense AE like the defaults
 DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
@@ -286,17 +289,35 @@ def dropped_notices() -> None:
                    f"and has been removed. Download a model from this page to keep it.", icon=":material/delete:")
 
 
+def short_answer() -> None:
+    """One sentence and one picture: how a shipped model's held-out loss fell while it trained (from its record)."""
+    entry = catalog().get(REFERENCE)
+    record = entry.record if entry is not None else {}
+    history, start = record.get("history"), record.get("initial_heldout_loss")
+    if not history or not isinstance(start, float):
+        st.markdown("Train an autoencoder on this server and watch its held-out loss fall, epoch by epoch.")
+        return
+    kept = next((h for h in history if h["epoch"] == record.get("best_epoch")), history[-1])
+    st.markdown(f"Train an autoencoder here and watch its loss fall: the shipped **{escape_md(entry.title)}** went "
+                f"from a held-out loss of **{start:.0f}** untrained to **{kept['heldout_loss']:.1f}** (epoch "
+                f"{kept['epoch']} of {len(history)}); the form's defaults train in about "
+                f"**{seconds_text(default_run_seconds())}**.")
+    st.plotly_chart(epoch_curve(history, f"{entry.title}: {loss_label(config_of(entry.name))}"), key="train_reference")
+
+
 def main() -> None:
     ensure_routed()
     collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
     st.title("🏋️ Train an autoencoder")
+    short_answer()
     pool = training_pool()
-    st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
-                f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, and "
-                f"**{pool.workers} train at a time** on this server; you see your place in the queue. A run has at "
-                f"most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best finished epoch "
-                f"when it hits the cap). What you train is yours for this browser session: it appears in the "
-                f"sidebar on every page, even if you leave this page while it trains.")
+    with st.expander("How training works here: the queue, the caps, where your model goes"):
+        st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
+                    f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, "
+                    f"and **{pool.workers} train at a time** on this server; you see your place in the queue. A run "
+                    f"has at most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best "
+                    f"finished epoch when it hits the cap). What you train is yours for this browser session: it "
+                    f"appears in the sidebar on every page, even if you leave this page while it trains.")
     dropped_notices()
     form, upload, submitted = training_form()
     if submitted:
@@ -306,6 +327,7 @@ def main() -> None:
     else:
         show_last_run()
     checkpoint_upload()
+    lesson.footer("train")
 
 
 main()
