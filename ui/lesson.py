@@ -40,17 +40,17 @@ STEPS = [
          "The same noisy images through a denoising AE and a plain one; raise the noise and compare their PSNR.",
          "Why does a model trained on noisy inputs clean them better than one trained on clean images?",
          {"mnist": {"model": "mnist_dcae16"}, "olivetti": {"model": "olivetti_dcae32"}}),
-    Step("The code plane and its holes", "pages/latent.py", "latent", ":material/explore:",
+    Step("Holes in the code", "pages/latent.py", "latent", ":material/explore:",
          "A plain AE's 2-D code plane: where the held-out codes fall, and what it decodes in the gaps (red).",
          "What does the decoder draw at a point no image was coded to?",
          {"mnist": {"model": "mnist_ae2", "tab": "Holes: AE vs VAE"},
           "olivetti": {"model": "olivetti_cvae2", "tab": "Manifold"}}),
-    Step("A VAE: sampling new images", "pages/latent.py", "latent", ":material/casino:",
+    Step("Sampling a VAE", "pages/latent.py", "latent", ":material/casino:",
          "A VAE's code plane, packed towards N(0, I), and new images decoded from codes drawn at random.",
          "Why can we sample new images from a VAE but not from a plain AE?",
          {"mnist": {"model": "mnist_vae2", "tab": "Samples from the prior"},
           "olivetti": {"model": "olivetti_cvae2", "tab": "Samples from the prior"}}),
-    Step("Features and the two questions", "pages/features.py", "features", ":material/grid_view:",
+    Step("Unit features", "pages/features.py", "features", ":material/grid_view:",
          "What each hidden unit reads (W) and writes (W'), tied against untied, and four ways to decode a code.",
          "Why learn a separate W′ rather than tie W′ = Wᵀ, and why not decode with f⁻¹?",
          {"mnist": {"left": "mnist_tied100", "right": "mnist_untied100"}}),
@@ -137,8 +137,7 @@ def step_cards() -> None:
 def lesson_plan() -> None:
     """About's plan: for each step, what to show, the link that opens it, and the question to ask."""
     for number, step in enumerate(STEPS, 1):
-        with st.container(border=True):
-            st.markdown(f"**{number} · {step.title}** · {step.show}")
-            st.markdown(f"Ask: *{step.question}*")
-            st.page_link(step.page, label=f"Open step {number}", icon=step.icon,
+        with st.container(border=True, gap="small"):
+            st.page_link(step.page, label=f"**Step {number} · {step.title}**", icon=step.icon,
                          query_params=link_query(step) or None)
+            st.markdown(f"{step.show} **Ask:** *{step.question}*")

@@ -122,7 +122,7 @@ def test_about_is_a_lesson_plan_with_every_steps_link_and_question():
     sentence, _ = short_answer(at)
     assert f"**{len(lesson.STEPS)} steps**" in sentence
     opened = [(link.proto.page, link.proto.query_string) for link in at.get("page_link")
-              if link.proto.label.startswith("Open step ")]
+              if link.proto.label.startswith("**Step ")]
     assert [page for page, _ in opened] == [step.url_path for step in lesson.STEPS]
     assert ("latent", "model=mnist_vae2&tab=Samples+from+the+prior") in opened
     text = " ".join(n.value for n in leaves(at.main) if n.type == "markdown")
