@@ -143,3 +143,17 @@ def test_next_and_back_keep_the_faces_dataset_and_projector_mode(path, back, aft
     with_present = {which: (page, {**query, "present": "1"}) for which, (page, query) in
                     (("Back", back), ("Next", after))}
     assert links == with_present
+
+
+@needs
+def test_the_latent_page_holds_two_steps_a_plain_ae_the_holes_and_a_vae_the_samples():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params = {"model": "mnist_ae2"}
+    at.switch_page("pages/latent.py")
+    assert footer(at.run()) == {"Back": ("denoising", {"model": "mnist_dcae16"}),
+                                "Next": ("latent", {"model": "mnist_vae2", "tab": "Samples from the prior"})}
+    at.query_params = {"model": "mnist_vae2", "present": "1"}
+    at.switch_page("pages/latent.py")
+    assert footer(at.run()) == {
+        "Back": ("latent", {"model": "mnist_ae2", "tab": "Holes: AE vs VAE", "present": "1"}),
+        "Next": ("features", {"left": "mnist_tied100", "right": "mnist_untied100", "present": "1"})}
