@@ -18,27 +18,20 @@ from models.training.job import TrainSpec, train_job, training_work
 from ui import lesson
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, user_errors
-from ui.pictures import loss_curve
-from ui.session_models import (DATASET_TITLES, INBOX_KEY, ModelChoice, catalog, config_of, load_data,
-                               trained_models)
+from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, trained_models
 from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS, USER_SIDES,
                            TrainForm, accept_checkpoint_upload, build_configs, check_size, cli_command, describe,
                            epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
+from ui.train.intro import app_data, default_run_seconds, epoch_curve, short_answer
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
-REFERENCE = "mnist_ae2"  # the shipped model whose training the page opens with: a dense AE like the defaults
 DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
 NOISES = {"gaussian": "Gaussian", "masking": "masking", "salt_pepper": "salt and pepper"}
-
-
-def app_data(dataset: str):
-    """The held-out data the sidebar's models of this dataset use (shared, cached)."""
-    return load_data(dataset, "bundled" if dataset == "mnist" else "auto")
 
 
 def session_inbox() -> Inbox:
@@ -53,11 +46,6 @@ def select_in_sidebar(name: str) -> None:
         if key in st.session_state:
             del st.session_state[key]
     st.query_params["model"] = name
-
-
-def epoch_curve(history: list[dict], title: str):
-    """pictures.loss_curve with whole-number epoch ticks (plotly would label 1, 1.2, 1.4, … for two epochs)."""
-    return loss_curve(history, title=title).update_xaxes(tick0=1, dtick=-(-len(history) // 10))
 
 
 # --- the form ----------------------------------------------------------------------------------------
@@ -175,13 +163,6 @@ def collect_finished_run() -> None:
     st.rerun()
 
 
-def default_run_seconds() -> float:
-    """How long the form's defaults should train on this server: the pool's rate, learnt from the runs that
-    finished here (before the first, the rate measured when the estimate was set up)."""
-    model_config, train_config = build_configs(DEFAULTS)
-    return training_pool().expected_seconds(training_work(model_config, train_config, len(app_data("mnist").train)))
-
-
 def show_last_run() -> None:
     last = st.session_state.get(LAST_KEY)
     if last is None:
@@ -287,22 +268,6 @@ def dropped_notices() -> None:
         title = inbox.dropped.pop(0)
         st.warning(f"This session keeps your {MAX_SESSION_MODELS} newest models: **{escape_md(title)}** was the oldest "
                    f"and has been removed. Download a model from this page to keep it.", icon=":material/delete:")
-
-
-def short_answer() -> None:
-    """One sentence and one picture: how a shipped model's held-out loss fell while it trained (from its record)."""
-    entry = catalog().get(REFERENCE)
-    record = entry.record if entry is not None else {}
-    history, start = record.get("history"), record.get("initial_heldout_loss")
-    if not history or not isinstance(start, float):
-        st.markdown("Train an autoencoder on this server and watch its held-out loss fall, epoch by epoch.")
-        return
-    kept = next((h for h in history if h["epoch"] == record.get("best_epoch")), history[-1])
-    st.markdown(f"Train an autoencoder here and watch its loss fall: the shipped **{escape_md(entry.title)}** went "
-                f"from a held-out loss of **{start:.0f}** untrained to **{kept['heldout_loss']:.1f}** (epoch "
-                f"{kept['epoch']} of {len(history)}); the form's defaults train in about "
-                f"**{seconds_text(default_run_seconds())}**.")
-    st.plotly_chart(epoch_curve(history, f"{entry.title}: {loss_label(config_of(entry.name))}"), key="train_reference")
 
 
 def main() -> None:
