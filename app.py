@@ -9,12 +9,13 @@ from ui.legacy_pages import mark_routed
 # offline. The pages' :material/…: icons are fine: their font ships with Streamlit.
 st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧭", layout="wide")
 
+# In the lesson's order (ui/lesson.py), so the menu, Home's numbered steps and Next/Back agree.
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:", url_path="reconstructions"),
     st.Page("pages/denoising.py", title="Denoising", icon=":material/blur_off:", url_path="denoising"),
-    st.Page("pages/features.py", title="Hidden-unit features", icon=":material/grid_view:", url_path="features"),
     st.Page("pages/latent.py", title="Latent manifold", icon=":material/explore:", url_path="latent"),
+    st.Page("pages/features.py", title="Hidden-unit features", icon=":material/grid_view:", url_path="features"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/about.py", title="About / lesson", icon=":material/school:", url_path="about"),
 ]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
 from models.analysis.feature_findings import EDGE, decoding_headline, gap_findings
 from models.analysis.tied_findings import pair_lead
 from models.analysis.tied_untied import learning_curve, parameter_count
+from ui import lesson
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 from ui.features.questions import gap_table, held_out_decodings
 from ui.features.tied import loss_name, pair_loss
 from ui.legacy_pages import ensure_routed
 from ui.session_models import catalog, get_choice
+
+HOME_PICTURE = Path(__file__).resolve().parent.parent / "ui" / "assets" / "home.png"  # scripts/home_picture.py
 
 
 @dataclass(frozen=True)
@@ -85,111 +89,115 @@ def kind_card(kind: Kind, available: set[str]) -> None:
 
 def main() -> None:
     ensure_routed()
-    st.title("Autoencoders: a short lesson")
-    st.markdown(
-        "An autoencoder learns to reproduce its input through a **code**. Copying is easy; the point is "
-        "what the code is forced to keep when copying is made hard, by a narrow code, noise, or a penalty."
-    )
+    st.title("Autoencoders: a lesson plan")
+    st.markdown(f"The lesson in **{len(lesson.STEPS)} steps**, from what an autoencoder rebuilds to training your "
+                f"own: for each, what to show, the link that opens it, and the one question to ask the class.")
+    if HOME_PICTURE.exists():
+        st.image(str(HOME_PICTURE), output_format="PNG", caption="Step 1: held-out digits above what an "
+                 "autoencoder rebuilds from their codes")
+    lesson.lesson_plan()
+    st.markdown("An autoencoder learns to reproduce its input through a **code**. Copying is easy; the point is "
+                "what the code is forced to keep when copying is made hard, by a narrow code, noise, or a penalty.")
 
-    st.header("Notation")
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Encoder**: the code of input $x$")
-        st.latex(r"h = f(Wx + b)")
-        st.markdown("**Decoder**: the reconstruction from the code")
-        st.latex(r"\hat x = g(W'h + b')")
-    with right:
-        st.markdown("**Tied weights**: the decoder reuses the encoder's matrix")
-        st.latex(r"W' = W^\top")
-        st.markdown("$f$ is the code's activation (here sigmoid), $g$ the output's; in the single-layer models "
-                    "both are sigmoid.")
+    with st.expander("Notation and losses"):
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Encoder**: the code of input $x$")
+            st.latex(r"h = f(Wx + b)")
+            st.markdown("**Decoder**: the reconstruction from the code")
+            st.latex(r"\hat x = g(W'h + b')")
+        with right:
+            st.markdown("**Tied weights**: the decoder reuses the encoder's matrix")
+            st.latex(r"W' = W^\top")
+            st.markdown("$f$ is the code's activation, $g$ the output's; in the single-layer models both are "
+                        "sigmoid (with BCE), or both tanh (with squared error), as in the question.")
 
-    st.header("Losses")
-    st.markdown("The loss compares $x$ with $\\hat x$, summed over the pixels $k$ of one image.")
-    bce, mse = st.columns(2)
-    with bce:
-        st.markdown("**Binary cross-entropy**, for pixels in [0, 1] with a sigmoid output:")
-        # Two lines: on one it is a few pixels wider than a half-width column at 1280 px and loses its bracket.
-        st.latex(r"\begin{aligned}L(x,\hat x) = -\sum_k \big[&x_k \log \hat x_k \\"
-                 r"&+ (1 - x_k)\log(1 - \hat x_k)\big]\end{aligned}")
-    with mse:
-        st.markdown("**Squared error**, for real values (often with an identity output):")
-        st.latex(r"L(x,\hat x) = \tfrac12\,\lVert x - \hat x\rVert^2 = \tfrac12 \sum_k (x_k - \hat x_k)^2")
-    st.markdown("Training minimises the average over the $N$ samples, and every loss this app reports is "
-                "this average, per image:")
-    st.latex(r"J = \frac1N \sum_{n=1}^{N} L\big(x^{(n)}, \hat x^{(n)}\big)")
+        st.subheader("Losses")
+        st.markdown("The loss compares $x$ with $\\hat x$, summed over the pixels $k$ of one image.")
+        bce, mse = st.columns(2)
+        with bce:
+            st.markdown("**Binary cross-entropy**, for pixels in [0, 1] with a sigmoid output:")
+            # Two lines: on one it is a few pixels wider than a half-width column at 1280 px and loses its bracket.
+            st.latex(r"\begin{aligned}L(x,\hat x) = -\sum_k \big[&x_k \log \hat x_k \\"
+                     r"&+ (1 - x_k)\log(1 - \hat x_k)\big]\end{aligned}")
+        with mse:
+            st.markdown("**Squared error**, for real values (often with an identity output):")
+            st.latex(r"L(x,\hat x) = \tfrac12\,\lVert x - \hat x\rVert^2 = \tfrac12 \sum_k (x_k - \hat x_k)^2")
+        st.markdown("Training minimises the average over the $N$ samples, and every loss this app reports is "
+                    "this average, per image:")
+        st.latex(r"J = \frac1N \sum_{n=1}^{N} L\big(x^{(n)}, \hat x^{(n)}\big)")
 
-    st.header("Two questions")
-    pair = shipped_pair()
-    st.subheader("1 · Why untied weights W′ instead of W′ = Wᵀ?")
-    st.markdown(
-        "- **Tied** weights use one matrix both ways, so the decoder has no weights of its own to fit. They also "
-        "close a loophole: a penalty on $h$ or on $\\partial h/\\partial x$ could otherwise be dodged by "
-        "shrinking $W$ and growing $W'$ to compensate.\n"
-        "- **Untied** weights let the decoder learn its own pictures: reading a feature and drawing it are "
-        "different jobs.\n"
-        "- Deep and convolutional autoencoders are almost always untied; $W^\\top$ is not $W^{-1}$ anyway."
-    )
-    facts = tied_untied_facts(pair)
-    for line in facts[:2]:
-        st.markdown(f"- {line}")
-    with st.expander("When does tying help? The gap table's findings"):
+    with st.expander("The two questions: untied W′, and decoding without f⁻¹"):
+        pair = shipped_pair()
+        st.subheader("1 · Why untied weights W′ instead of W′ = Wᵀ?")
+        st.markdown(
+            "- **Tied** weights use one matrix both ways, so the decoder has no weights of its own to fit. They also "
+            "close a loophole: a penalty on $h$ or on $\\partial h/\\partial x$ could otherwise be dodged by "
+            "shrinking $W$ and growing $W'$ to compensate.\n"
+            "- **Untied** weights let the decoder learn its own pictures: reading a feature and drawing it are "
+            "different jobs.\n"
+            "- Deep and convolutional autoencoders are almost always untied; $W^\\top$ is not $W^{-1}$ anyway."
+        )
+        facts = tied_untied_facts(pair)
+        for line in facts[:2]:
+            st.markdown(f"- {line}")
+        st.markdown("**When does tying help?** The gap table's findings:")
         for line in facts[2:]:
             st.markdown(f"- {line}")
         note = tied_untied_note()
         if note:
             st.info(note)
-    st.page_link("pages/features.py", label="Compare tied and untied, measured", icon="🔬",
-                 query_params=_if_available(TIED_PAIR))
+        st.page_link("pages/features.py", label="Compare tied and untied, measured", icon="🔬",
+                     query_params=_if_available(TIED_PAIR))
 
-    st.subheader("2 · Why decode with an activation, not undo the encoder with f⁻¹?")
-    st.markdown("The tempting alternative undoes the encoder: apply the inverse activation to the code, remove "
-                "the hidden bias, and multiply by the transpose. The inverse of a sigmoid is the logit (of tanh, "
-                "artanh):")
-    st.latex(r"x' = W^\top\big(f^{-1}(h) - b\big)")
-    st.latex(r"\operatorname{logit}(y) = \log\frac{y}{1-y},\ y\in(0,1) \qquad "
-             r"\operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
-    for line in inverse_facts(pair):
-        st.markdown(f"- {line}")
-    st.page_link("pages/features.py", label="See every decoding side by side", icon="🔬",
-                 query_params=_if_available(TIED_PAIR))
-    st.page_link("pages/features.py", label="See where f⁻¹ is undefined, unit by unit", icon="🔬",
-                 query_params=_if_available(TIED_PAIR,
-                                            tab=FEATURE_VIEWS["inverse"]))
+        st.subheader("2 · Why decode with an activation, not undo the encoder with f⁻¹?")
+        st.markdown("The tempting alternative undoes the encoder: apply the inverse activation to the code, remove "
+                    "the hidden bias, and multiply by the transpose. The inverse of a sigmoid is the logit (of tanh, "
+                    "artanh):")
+        st.latex(r"x' = W^\top\big(f^{-1}(h) - b\big)")
+        st.latex(r"\operatorname{logit}(y) = \log\frac{y}{1-y},\ y\in(0,1) \qquad "
+                 r"\operatorname{artanh}(y) = \tfrac12\log\frac{1+y}{1-y},\ y\in(-1,1)")
+        for line in inverse_facts(pair):
+            st.markdown(f"- {line}")
+        st.page_link("pages/features.py", label="See every decoding side by side", icon="🔬",
+                     query_params=_if_available(TIED_PAIR))
+        st.page_link("pages/features.py", label="See where f⁻¹ is undefined, unit by unit", icon="🔬",
+                     query_params=_if_available(TIED_PAIR,
+                                                tab=FEATURE_VIEWS["inverse"]))
 
-    st.header("Penalties and the VAE")
-    sparse, contractive = st.columns(2)
-    with sparse:
-        st.markdown("**Sparse**: an L1 penalty on the code, or a KL penalty pulling each unit's mean "
-                    "activation $\\hat\\rho_j$ over the batch towards a small target $\\rho$:")
-        st.latex(r"\Omega_{L1} = \lambda \sum_j \lvert h_j \rvert")
-        # Two lines: on one, the formula overflows a half-width column and is clipped.
-        st.latex(r"\begin{aligned}\Omega_{KL} &= \lambda \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\"
-                 r"&= \lambda \sum_j \Big[\rho \log \frac{\rho}{\hat\rho_j} \\"
-                 r"&\qquad + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]\end{aligned}")
-    with contractive:
-        st.markdown("**Contractive**: the squared Frobenius norm of the encoder's Jacobian; for a sigmoid layer "
-                    "it has a closed form ($W_j$ is row $j$ of $W$):")
-        st.latex(r"\lVert J_f(x) \rVert_F^2 = \sum_{i,j} \Big(\frac{\partial h_j}{\partial x_i}\Big)^2")
-        st.latex(r"= \sum_j \big(h_j(1-h_j)\big)^2 \,\lVert W_j \rVert^2")
-    st.markdown("**Variational**: the encoder gives a mean $\\mu$ and variance $\\sigma^2$ per code dimension; "
-                "training maximises the evidence lower bound (the app minimises its negative, BCE + KL):")
-    st.latex(r"\log p(x) \ \ge\ \mathbb{E}_{q(z\mid x)}\big[\log p(x\mid z)\big]"
-             r" - \mathrm{KL}\big(q(z\mid x)\,\Vert\,\mathcal N(0, I)\big)")
-    kl, reparam = st.columns(2)
-    with kl:
-        st.markdown("The KL term in closed form:")
-        st.latex(r"\mathrm{KL} = -\tfrac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big)")
-    with reparam:
-        st.markdown("The reparameterisation trick, so gradients flow through the sample:")
-        st.latex(r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal N(0, I)")
+    with st.expander("Penalties and the VAE"):
+        sparse, contractive = st.columns(2)
+        with sparse:
+            st.markdown("**Sparse**: an L1 penalty on the code, or a KL penalty pulling each unit's mean "
+                        "activation $\\hat\\rho_j$ over the batch towards a small target $\\rho$:")
+            st.latex(r"\Omega_{L1} = \lambda \sum_j \lvert h_j \rvert")
+            # Two lines: on one, the formula overflows a half-width column and is clipped.
+            st.latex(r"\begin{aligned}\Omega_{KL} &= \lambda \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\"
+                     r"&= \lambda \sum_j \Big[\rho \log \frac{\rho}{\hat\rho_j} \\"
+                     r"&\qquad + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}\Big]\end{aligned}")
+        with contractive:
+            st.markdown("**Contractive**: the squared Frobenius norm of the encoder's Jacobian; for a sigmoid layer "
+                        "it has a closed form ($W_j$ is row $j$ of $W$):")
+            st.latex(r"\lVert J_f(x) \rVert_F^2 = \sum_{i,j} \Big(\frac{\partial h_j}{\partial x_i}\Big)^2")
+            st.latex(r"= \sum_j \big(h_j(1-h_j)\big)^2 \,\lVert W_j \rVert^2")
+        st.markdown("**Variational**: the encoder gives a mean $\\mu$ and variance $\\sigma^2$ per code dimension; "
+                    "training maximises the evidence lower bound (the app minimises its negative, BCE + KL):")
+        st.latex(r"\log p(x) \ \ge\ \mathbb{E}_{q(z\mid x)}\big[\log p(x\mid z)\big]"
+                 r" - \mathrm{KL}\big(q(z\mid x)\,\Vert\,\mathcal N(0, I)\big)")
+        kl, reparam = st.columns(2)
+        with kl:
+            st.markdown("The KL term in closed form:")
+            st.latex(r"\mathrm{KL} = -\tfrac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big)")
+        with reparam:
+            st.markdown("The reparameterisation trick, so gradients flow through the sample:")
+            st.latex(r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal N(0, I)")
 
-    st.header("Which kind to use?")
-    available = set(catalog())
-    for row in range(0, len(KINDS), 2):
-        for column, kind in zip(st.columns(2), KINDS[row:row + 2]):
-            with column:
-                kind_card(kind, available)
+    with st.expander("Which kind of autoencoder to use when"):
+        available = set(catalog())
+        for row in range(0, len(KINDS), 2):
+            for column, kind in zip(st.columns(2), KINDS[row:row + 2]):
+                with column:
+                    kind_card(kind, available)
 
 
 def shipped_pair() -> dict:
@@ -272,3 +280,4 @@ def _if_available(models: dict, **view) -> dict | None:
 
 
 main()
+lesson.footer("about")

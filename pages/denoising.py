@@ -5,7 +5,7 @@ import torch
 
 from models.analysis.image_quality import image_quality
 from models.noise import NOISE_TYPES, corrupt
-from ui import pictures
+from ui import lesson, pictures
 from ui.messages import escape_md
 from ui.projector import presenting, scaled
 from ui.query import query_choice, query_float, set_query, state_from_query
@@ -48,6 +48,7 @@ def image_row(title: str, caption: str, images: torch.Tensor, factor: int, quali
 def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> None:
     state_from_query("noise_type", query_choice("noise", list(NOISE_TYPES), "gaussian"))
     state_from_query("noise_level", query_float("level", DEFAULT_LEVEL, 0.0, 1.0))
+    answer, picture = st.empty(), st.container()  # the short answer first, the controls under it
     kind_slot, level_slot = st.columns([3, 4])
     kind = kind_slot.radio("Noise type", NOISE_TYPES, format_func=rp.NOISE_TITLES.get, key="noise_type",
                            horizontal=True)
@@ -65,12 +66,15 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     baseline = None if level == 0 else noisy_quality  # no noise: a gain over an identical copy means nothing
 
     factor = pictures.zoom_factor(clean.shape[-1], scaled(ROW_PX))  # eight in a row must fit beside the labels
-    image_row("Clean", "held-out images", clean, factor)
-    image_row("Noisy", f"{rp.noise_description(kind, level)}, into both models", noisy, factor,
-              noisy_quality)
-    for choice, output in ((dae, outputs[0]), (plain, outputs[1])):
-        image_row(choice.title, rp.training_note(choice.model.config), output, factor,
-                  image_quality(clean, output), baseline)
+    qualities = [image_quality(clean, output) for output in outputs]
+    answer.markdown(short_answer(len(clean), rp.noise_description(kind, level), level, noisy_quality[0],
+                                 [(dae.title, qualities[0][0]), (plain.title, qualities[1][0])]))
+    with picture:
+        image_row("Clean", "held-out images", clean, factor)
+        image_row("Noisy", f"{rp.noise_description(kind, level)}, into both models", noisy, factor,
+                  noisy_quality)
+        for choice, output, quality in ((dae, outputs[0], qualities[0]), (plain, outputs[1], qualities[1])):
+            image_row(choice.title, rp.training_note(choice.model.config), output, factor, quality, baseline)
     notes = ["No noise: the last two rows are each model's reconstruction of the clean images." if level == 0
              else "Deltas: the gain over the noisy input."]
     trained_on = dae.model.config.noise
@@ -81,15 +85,20 @@ def noise_view(clean: torch.Tensor, dae: ModelChoice, plain: ModelChoice) -> Non
     st.caption(" ".join(notes))
 
 
+def short_answer(n: int, noise: str, level: float, noisy_psnr: float, rows: list[tuple[str, float]]) -> str:
+    """The page's sentence: PSNR noisy → denoised on the same images, for both models."""
+    (dae, dae_psnr), (plain, plain_psnr) = rows
+    db = [("∞" if value >= 100 else f"{value:.1f}") + " dB" for value in (dae_psnr, plain_psnr)]
+    if level == 0:
+        return (f"With no noise, on the same {n} held-out images, **{escape_md(dae)}** rebuilds them at "
+                f"**{db[0]}** PSNR and **{escape_md(plain)}** at **{db[1]}**.")
+    return (f"On the same {n} held-out images with {noise}, PSNR goes from **{noisy_psnr:.1f} dB** (noisy) to "
+            f"**{db[0]}** through **{escape_md(dae)}**, and to **{db[1]}** through **{escape_md(plain)}**.")
+
+
 choice = current()
 st.title("Denoising")
-if presenting():  # one line, so all four rows fit on a projector's screen
-    st.markdown("The same noisy held-out images through a **denoising AE** (trained to map a corrupted input back to "
-                "the clean image) and a plain AE.")
-else:
-    st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input back to the *clean* image, so it "
-                "cannot get away with copying its input: it has to learn what the images look like. Below, the "
-                "same noisy held-out images go through a denoising AE and a plain AE trained on clean images only.")
+view = st.container()  # the short answer and its picture, above the two pickers they depend on
 
 # Both models denoise the sidebar model's held-out images, so they must take images of that size
 # (a user's uploads can come at 28, 32, 48 or 64 pixels).
@@ -106,4 +115,11 @@ if not any(config_of(name).noise != "none" for name in names):
 
 data = choice.data
 shown = rp.sample_indices(len(data.test), N_IMAGES, IMAGE_SEED)
-noise_view(data.test[shown], dae, plain)
+with view:
+    noise_view(data.test[shown], dae, plain)
+with st.expander("What a denoising autoencoder is"):
+    st.markdown("A **denoising autoencoder** is trained to map a *corrupted* input back to the *clean* image, so it "
+                "cannot get away with copying its input: it has to learn what the images look like. Above, the "
+                "same noisy held-out images go through a denoising AE and a plain AE trained on clean images only; "
+                "PSNR and SSIM compare each row with the clean images.")
+lesson.footer("denoising")

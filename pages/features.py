@@ -281,3 +281,6 @@ try:
     main()
 except AutoencoderError as exc:
     st.error(f"Could not show the hidden units: {exc}")
+
+from ui.lesson import footer  # noqa: E402  (at the end: the lesson path's Back and Next links)
+footer("features")

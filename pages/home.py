@@ -1,35 +1,37 @@
-"""Home: what the app shows, and a way into each page. The default page, served at /."""
+"""Home: one picture and one sentence, then the lesson path, numbered in the order of the sidebar. The default
+page, served at /."""
+
+from pathlib import Path
 
 import streamlit as st
 
-from ui.legacy_pages import ensure_routed  # light: Home is drawn before torch is imported (app.py)
+from models.catalog import load_catalog  # JSON only: Home is drawn before torch is imported (app.py)
+from ui import lesson
+from ui.legacy_pages import ensure_routed
+
+PICTURE = Path(__file__).resolve().parent.parent / "ui" / "assets" / "home.png"  # scripts/home_picture.py
+PICTURE_MODEL = "mnist_cae16"
 
 ensure_routed()
 st.title("Autoencoder Explorer")
-st.markdown(
-    "An autoencoder squeezes an image into a short **code** $h = f(Wx + b)$ and rebuilds it, "
-    "$\\hat x = g(W'h + b')$. Every picture here is computed live from trained models on held-out images "
-    "the models never saw. Pick a dataset and model in the sidebar; every view's settings are in the address "
-    "bar, so you can share a link to exactly what you see."
-)
-
-TOURS = [
-    ("pages/reconstructions.py", ":material/compare:", "Reconstructions",
-     "Originals beside their reconstructions, with each image's error. Upload a photo or draw a digit."),
-    ("pages/denoising.py", ":material/blur_off:", "Denoising",
-     "Add Gaussian, masking or salt-and-pepper noise and compare a denoising AE with a plain one (PSNR, SSIM)."),
-    ("pages/features.py", ":material/grid_view:", "Hidden-unit features",
-     "What each hidden unit reads and writes: tied W' = Wᵀ against untied W', and decoding with f against f⁻¹."),
-    ("pages/latent.py", ":material/explore:", "Latent manifold",
-     "Walk the 2-D code plane with sliders, click a digit's code, interpolate, sample a VAE, find a plain AE's holes."),
-    ("pages/train.py", ":material/model_training:", "Train",
-     "Train your own autoencoder (any kind, any regulariser) on digits, faces or your own images, and watch its loss."),
-    ("pages/about.py", ":material/school:", "About / lesson",
-     "The notation and losses, the two questions answered, and which kind of autoencoder to use when."),
-]
-
-columns = st.columns(3)
-for i, (page, icon, title, text) in enumerate(TOURS):
-    with columns[i % 3].container(border=True, height="stretch"):
-        st.page_link(page, label=f"**{title}**", icon=icon)
-        st.caption(text)
+code = next((entry.latent for entry in load_catalog() if entry.name == PICTURE_MODEL), None)
+if code is not None and PICTURE.exists():
+    st.markdown(f"An autoencoder squeezes each 28×28 digit (784 pixels) into a code of **{code} numbers** and "
+                f"rebuilds the image from it: top, held-out digits it never saw; bottom, what it rebuilt.")
+    with st.container(key="key_picture"):
+        st.image(str(PICTURE), output_format="PNG")
+else:
+    st.markdown("An autoencoder squeezes each image into a short code and rebuilds the image from it.")
+st.markdown("**The lesson, in six steps** (also the order of the pages in the menu):")
+lesson.step_cards()
+with st.expander("About this app, and sharing a view"):
+    st.markdown(
+        "Every picture here is computed live from trained models on held-out images the models never saw: "
+        "an encoder makes the code $h = f(Wx + b)$, a decoder the image $\\hat x = g(W'h + b')$. Every view's "
+        "settings are in the address bar, so a link opens exactly what you see; add `?present=1` for a projector. "
+        "The pages and the dataset and model pickers are in the side menu (when it is folded away, the arrow at "
+        "the top left opens it)."
+    )
+    st.page_link(lesson.ABOUT.page, label="Lesson plan: what to show and ask at each step", icon=lesson.ABOUT.icon,
+                 query_params=lesson.link_query(lesson.ABOUT) or None)
+lesson.footer("")

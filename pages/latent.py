@@ -224,3 +224,6 @@ with user_errors("drawing the latent page"):
                 if number:  # the Manifold tab says this in its opening sentence and its "About" expander
                     st.caption(codes_are(choice))
                 section()
+
+from ui.lesson import footer  # noqa: E402  (at the end: the lesson path's Back and Next links)
+footer("latent")

@@ -7,7 +7,7 @@ import torch
 
 from models.data import photos
 from models.errors import AutoencoderError
-from ui import pictures
+from ui import lesson, pictures
 from ui.latent.explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane
 from ui.messages import escape_md
@@ -65,6 +65,7 @@ def gallery(choice: ModelChoice) -> None:
     n_from_url = query_int("n", N_DEFAULT, N_MIN, N_MAX)
     state_from_query("recon_n", N_MIN + N_STEP * round((n_from_url - N_MIN) / N_STEP))
 
+    answer, picture = st.empty(), st.container()  # the short answer first, the controls under it
     pick, count, shuffle = st.columns([2, 3, 1], vertical_alignment="bottom")
     with pick:
         cls = class_filter(choice)
@@ -80,19 +81,24 @@ def gallery(choice: ModelChoice) -> None:
     originals, reconstructions = pictures.to_uint8(data.test[index]), pictures.to_uint8(x_hat[index])
     factor = pictures.zoom_factor(originals.shape[-1], scaled(PAIR_PX))
 
+    which = "" if cls is None else f" of class {escape_md(repr(choice.label_names[cls]))}"
+    answer.markdown(f"On all **{len(errors)} held-out images** it never trained on, **{escape_md(choice.title)}** "
+                    f"rebuilds each with a mean {what} of **{errors.mean():.3g}**; below, {len(index)} of them"
+                    f"{which}, the original above its reconstruction.")
     note = " (decoded from the mean code μ(x); the training loss adds the KL term)" if choice.model.has_prior else ""
-    st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
-               f"**{escape_md(choice.title)}**{note}. Under each: its class and the model's own loss, **{what}**"
-               f"{' (summed over pixels, in nats)' if config.loss == 'bce' else ''}.")
-    if cls is not None and len(index) < n:
-        st.info(f"Only {len(index)} held-out images of class {escape_md(repr(choice.label_names[cls]))}: showing "
-                f"all of them.")
-    for start in range(0, len(index), PER_ROW):
-        for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
-            tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
-                else f"#{index[i]}"
-            column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
-                         caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
+    with picture:
+        if cls is not None and len(index) < n:
+            st.info(f"Only {len(index)} held-out images{which}: showing all of them.")
+        for start in range(0, len(index), PER_ROW):
+            for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
+                tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
+                    else f"#{index[i]}"
+                column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
+                             caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
+    with st.expander("How to read the gallery"):
+        st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
+                   f"**{escape_md(choice.title)}**{note}. Under each: its class and the model's own loss, **{what}**"
+                   f"{' (summed over pixels, in nats)' if config.loss == 'bce' else ''}.")
 
     shown, overall, download = st.columns([2, 2, 1], vertical_alignment="center")
     shown.metric(f"Mean {what}, these {len(index)}", f"{errors[index].mean():.3g}")
@@ -194,8 +200,7 @@ def draw_input(choice: ModelChoice, shape: tuple, digits: bool) -> None:
 
 choice = current()
 st.title("Reconstructions")
-st.markdown("An autoencoder squeezes each image through a small code and rebuilds it. How close does it get on "
-            "images it has never seen?")
 gallery(choice)
 st.subheader("Your own input")
 own_input(choice)
+lesson.footer("reconstructions")

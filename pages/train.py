@@ -15,13 +15,14 @@ from models.data import load_user_images
 from models.errors import DataError
 from models.jobs import PoolFull
 from models.training.job import TrainSpec, train_job, training_work
+from ui import lesson
 from ui.legacy_pages import ensure_routed
 from ui.messages import escape_md, user_errors
-from ui.pictures import loss_curve
-from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, load_data, trained_models
+from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, trained_models
 from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS, USER_SIDES,
                            TrainForm, accept_checkpoint_upload, build_configs, check_size, cli_command, describe,
                            epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
+from ui.train.intro import app_data, default_run_seconds, epoch_curve, short_answer
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
 
@@ -31,11 +32,6 @@ DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
 NOISES = {"gaussian": "Gaussian", "masking": "masking", "salt_pepper": "salt and pepper"}
-
-
-def app_data(dataset: str):
-    """The held-out data the sidebar's models of this dataset use (shared, cached)."""
-    return load_data(dataset, "bundled" if dataset == "mnist" else "auto")
 
 
 def session_inbox() -> Inbox:
@@ -50,11 +46,6 @@ def select_in_sidebar(name: str) -> None:
         if key in st.session_state:
             del st.session_state[key]
     st.query_params["model"] = name
-
-
-def epoch_curve(history: list[dict], title: str):
-    """pictures.loss_curve with whole-number epoch ticks (plotly would label 1, 1.2, 1.4, … for two epochs)."""
-    return loss_curve(history, title=title).update_xaxes(tick0=1, dtick=-(-len(history) // 10))
 
 
 # --- the form ----------------------------------------------------------------------------------------
@@ -172,13 +163,6 @@ def collect_finished_run() -> None:
     st.rerun()
 
 
-def default_run_seconds() -> float:
-    """How long the form's defaults should train on this server: the pool's rate, learnt from the runs that
-    finished here (before the first, the rate measured when the estimate was set up)."""
-    model_config, train_config = build_configs(DEFAULTS)
-    return training_pool().expected_seconds(training_work(model_config, train_config, len(app_data("mnist").train)))
-
-
 def show_last_run() -> None:
     last = st.session_state.get(LAST_KEY)
     if last is None:
@@ -290,13 +274,15 @@ def main() -> None:
     ensure_routed()
     collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
     st.title("🏋️ Train an autoencoder")
+    short_answer()
     pool = training_pool()
-    st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
-                f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, and "
-                f"**{pool.workers} train at a time** on this server; you see your place in the queue. A run has at "
-                f"most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best finished epoch "
-                f"when it hits the cap). What you train is yours for this browser session: it appears in the "
-                f"sidebar on every page, even if you leave this page while it trains.")
+    with st.expander("How training works here: the queue, the caps, where your model goes"):
+        st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
+                    f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, "
+                    f"and **{pool.workers} train at a time** on this server; you see your place in the queue. A run "
+                    f"has at most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best "
+                    f"finished epoch when it hits the cap). What you train is yours for this browser session: it "
+                    f"appears in the sidebar on every page, even if you leave this page while it trains.")
     dropped_notices()
     form, upload, submitted = training_form()
     if submitted:
@@ -306,6 +292,7 @@ def main() -> None:
     else:
         show_last_run()
     checkpoint_upload()
+    lesson.footer("train")
 
 
 main()

@@ -99,7 +99,8 @@ def test_every_kind_has_a_card_with_a_link_to_a_page(at):
     titles = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert [t.split(" ", 2)[2] for t in titles] == KINDS
     links = at.page_link
-    assert len(links) == len(KINDS) + 3  # + the two questions' links
+    lesson_links = [link for link in links if link.proto.label.startswith(("**Step ", "Back: ", "Next: "))]
+    assert len(links) == len(KINDS) + 3 + len(lesson_links)  # + the two questions' links, + the lesson plan's
     assert {link.proto.page for link in links} <= PAGE_FILES
     assert all(link.proto.label for link in links)
 

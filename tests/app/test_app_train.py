@@ -119,7 +119,7 @@ def image_zip(n: int) -> bytes:
 def test_page_runs_with_its_form_the_caps_and_the_measured_default_time(thread_pool):
     at = train_page()
     assert at.title[0].value.endswith("Train an autoencoder")
-    intro = at.markdown[0].value
+    intro = next(m.value for m in at.markdown if "train at a time" in m.value)  # in "How training works here"
     assert "50 epochs" in intro and "120 seconds" in intro and "**1 train at a time**" in intro
     assert at.slider(key="train_epochs").max == 50
     assert at.sidebar.selectbox(key="sidebar_model").value  # the sidebar is drawn around the page

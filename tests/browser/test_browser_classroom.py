@@ -85,6 +85,13 @@ def test_every_about_link_opens_its_models_and_tab_after_the_user_picked_another
         page.goto(f"{server}/about?model=mnist_vae16")
         wait_idle(page)
         link = page.locator('[data-testid="stMain"] [data-testid="stPageLink"] a').nth(i)
+        for _ in range(3):  # About's reference sections are expanders: open the link's (a click may land mid-rerun)
+            folded = link.locator('xpath=ancestor::details[not(@open)]')
+            if folded.count() == 0 and link.is_visible():
+                break
+            if folded.count():
+                folded.first.locator("summary").click()
+            page.wait_for_timeout(500)
         name, wanted = link.inner_text(), params(link.get_attribute("href"))
         link.click()
         wait_idle(page)
