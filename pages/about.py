@@ -141,9 +141,7 @@ def main() -> None:
         facts = tied_untied_facts(pair)
         for line in facts[:2]:
             st.markdown(f"- {line}")
-        st.markdown("**When does tying help?** The gap table's findings:")
-        for line in facts[2:]:
-            st.markdown(f"- {line}")
+        st.markdown("When does tying help? See the gap table's findings below this section.")
         note = tied_untied_note()
         if note:
             st.info(note)
@@ -164,6 +162,10 @@ def main() -> None:
         st.page_link("pages/features.py", label="See where f⁻¹ is undefined, unit by unit", icon="🔬",
                      query_params=_if_available(TIED_PAIR,
                                                 tab=FEATURE_VIEWS["inverse"]))
+
+    with st.expander("When does tying help? The gap table's findings (question 1 in detail)"):
+        for line in facts[2:]:
+            st.markdown(f"- {line}")
 
     with st.expander("Penalties and the VAE"):
         sparse, contractive = st.columns(2)
