@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from models.analysis.activation_words import inverse_key, output_range
 from models.analysis.decodings import held_out_recon
 from models.analysis.tied_findings import Smoothness, smoothness_lead
 from models.analysis.unit_features import UnitFeatures, neighbour_correlation, unit_features
@@ -135,17 +136,28 @@ CAPTIONS = {
                "hᵢ = 1. For a tied model this is the encoder row itself; for an untied one the decoder is free "
                f"to learn a different picture. Each tile stretched over {TILE_STRETCH}, clipped beyond.",
     "decoded": "The decoder's output for the one-hot code eᵢ (only unit i on): x̂ = g(W′eᵢ + b′) = g(w′ᵢ + b′), "
-               "with the model's own output activation g: with a sigmoid, always a valid image in (0,1). Each tile "
+               "with the model's own output activation g ({g}). Each tile "
                f"is stretched over {TILE_STRETCH}, clipped beyond, so faint strokes show.",
-    "inverse": "The same code with f⁻¹ in place of the output activation: x̂ = f⁻¹(w′ᵢ + b′) (logit for "
-               "sigmoid). This is not the question's formula (that one, Wᵀ(f⁻¹(eᵢ) − b), is above). "
-               "Grey pixels are where f⁻¹ is defined (stretched over those pixels only); "
-               f"<span style='color:{BLUE}'>■ blue</span>: w′ᵢ + b′ ≤ 0, logit → −∞; "
-               f"<span style='color:{ORANGE}'>■ orange</span>: w′ᵢ + b′ ≥ 1, logit → +∞.",
+    "inverse": "The same code with f⁻¹ (the inverse of the code activation f) in place of the output activation: "
+               "x̂ = f⁻¹(w′ᵢ + b′). This is not the question's formula (that one, Wᵀ(f⁻¹(eᵢ) − b), is below). "
+               "Grey pixels are where f⁻¹ is defined (stretched over those pixels only). {f}.",
     "max_input": "x* = wᵢ/‖wᵢ‖: of all inputs with ‖x‖ = 1, the one that drives unit i highest (wᵢ·x ≤ ‖wᵢ‖, "
                  "equal only along wᵢ). Mid-grey is 0, white positive, black negative. It ignores the [0,1] "
                  "pixel range, so it is a direction in pixel space, not a digit.",
 }
+
+
+def caption(view: str, choices: list[ModelChoice]) -> str:
+    """The tab's "how to read" text, its activation-dependent part from the two models shown."""
+    configs = [choice.model.config for choice in choices]
+    if view == "decoded":
+        ranges = dict.fromkeys(output_range(c.resolved_output_activation) for c in configs)
+        return CAPTIONS[view].format(g="; ".join(ranges))
+    if view == "inverse":
+        blue, orange = f"<span style='color:{BLUE}'>■ blue</span>", f"<span style='color:{ORANGE}'>■ orange</span>"
+        keys = (inverse_key(a, blue, orange) for a in dict.fromkeys(c.code_activation for c in configs))
+        return CAPTIONS[view].format(f=". ".join(keys))
+    return CAPTIONS[view]
 
 
 def grid_lead(choices: list[ModelChoice]) -> str:
@@ -261,7 +273,7 @@ def model_body(choices: list[ModelChoice]) -> None:
                     grid_tab(view, choices, feats)
                 (st.container() if presenting() else lead).markdown(grid_lead(choices))
                 with st.expander("How to read these tiles"):
-                    st.markdown(CAPTIONS[view], unsafe_allow_html=True)
+                    st.markdown(caption(view, choices), unsafe_allow_html=True)
 
     tied_section(choices)
 

@@ -61,8 +61,12 @@ def decoding_headline(decodings: Decodings) -> str:
             f"ε = {decodings.eps:g}).")
 
 
-def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
-    """What the table says about question (b) for one model, one sentence per point."""
+LOSS_NAMES = {"bce": "BCE", "mse": "½‖x−x̂‖²"}
+
+
+def decoding_findings(decodings: Decodings, activation: str, loss: str = "bce") -> list[str]:
+    """What the table says about question (b) for one model, one sentence per point; the pseudo-inverse is weighed
+    by the model's own training loss (BCE or ½‖x−x̂‖²)."""
     s = decodings.scores
     learned, transpose, pinv, output = s["learned"], s["transpose"], s["pinv"], s["output_inverse"]
     n, sv, edge = learned.images, decodings.singular_values, EDGE.get(activation, "its range's edge")
@@ -73,11 +77,14 @@ def decoding_findings(decodings: Decodings, activation: str) -> list[str]:
         f"{_pct(transpose.outside_unit)} of its pixels land outside [0, 1].",
     ]
     comparison = "better" if (pinv.psnr or -math.inf) > (learned.psnr or -math.inf) else "worse"
-    bce = "lower" if (pinv.bce or math.inf) < (learned.bce or math.inf) else "higher"
+    field = "bce" if loss == "bce" else "half_squared"
+    mine, theirs = getattr(pinv, field), getattr(learned, field)
+    lower = "lower" if (math.inf if mine is None else mine) < (math.inf if theirs is None else theirs) else "higher"
     out.append(
         f"**Pseudo-inverse:** W⁺(f⁻¹(h) − b), clipped to [0, 1], scores **{_num(pinv.psnr)} dB** "
-        f"{_over(pinv, n, True)}, {comparison} than the learned decoder in PSNR, with a {bce} BCE "
-        f"({_num(pinv.bce)} against {_num(learned.bce)}). Before clipping its values run from "
+        f"{_over(pinv, n, True)}, {comparison} than the learned decoder in PSNR, with a {lower} "
+        f"{LOSS_NAMES.get(loss, loss)}, this model's training loss ({_num(mine, 2)} against {_num(theirs, 2)}). "
+        f"Before clipping its values run from "
         f"{_num(pinv.low, 2)} to {_num(pinv.high, 2)}: {_pct(pinv.outside_unit)} of pixels are not valid "
         f"intensities.")
     share = decodings.outside_share
@@ -137,13 +144,24 @@ def reactivation_headline(r: Reactivation) -> str:
             f"**{_num(inverse, 2)}**, through g **{_num(through_g, 2)}** (1 = identical): {why}.")
 
 
+def through_g(r: Reactivation) -> str:
+    """Whether g(W′eᵢ + b′) is a valid image (every pixel in [0, 1]), counted over all the one-hot codes."""
+    units, low, high = len(r.learned), float(r.learned.min()), float(r.learned.max())
+    outside = int(((r.learned < 0) | (r.learned > 1)).flatten(1).any(1).sum())
+    span = f"values {low:.3f} … {high:.3f}"
+    if outside == 0:
+        return (f"**Through g:** g(W′eᵢ + b′) is a valid image, every pixel in [0, 1], for all {units} one-hot codes "
+                f"({span}); it needs no clipping.")
+    return (f"**Through g:** g(W′eᵢ + b′) leaves [0, 1] for **{outside} of {units}** one-hot codes ({span}): "
+            f"as they stand those are not valid images (pixel intensities lie in [0, 1]).")
+
+
 def reactivation_findings(r: Reactivation, activation: str) -> list[str]:
     units = len(r.learned)
     on, off = r.code_values
     f_on, f_off = r.inverse_values
     return [
-        f"**Through g:** g(W′eᵢ + b′) is a valid image for all {units} one-hot codes (values "
-        f"{float(r.learned.min()):.3f} … {float(r.learned.max()):.3f}); it needs no clipping.",
+        through_g(r),
         f"**Through the inverse:** f⁻¹ of {EDGE.get(activation, 'the range edge')} is infinite, so {r.clipped_values:,} "
         f"of the {units * units:,} entries of the one-hot codes were moved ε = {r.eps:g} inside f's range: on = "
         f"{on:g} (f⁻¹ = {f_on:.2f}), off = {off:g} (f⁻¹ = {f_off:.2f}).",

@@ -25,7 +25,7 @@ def test_a_leads_with_both_held_out_losses_before_the_gap_table():
     assert "(+78,400 parameters: 157,684 against 79,284)" in first
     # the gap table's findings are details: inside an expander, after the lead
     expanders = [e.label for e in at.expander]
-    assert "When does tying help? The gap at several widths and training-set sizes" in expanders
+    assert "When does tying help? The gap at several widths and training-set sizes (sigmoid layer)" in expanders
     gap = next(e for e in at.expander if e.label.startswith("When does tying help?"))
     inside = sum(m.value.startswith("- Tied has the smaller generalisation gap") for m in gap.markdown)
     assert inside == 1 == sum(m.value.startswith("- Tied has the smaller") for m in at.markdown)  # none outside it

@@ -10,9 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from models.analysis import tied_untied
+from models.analysis.activation_words import softening_label
 from models.analysis.decodings import EDGE_EPS, Decodings, compare_decodings, no_inverse_reason
-from models.analysis.feature_findings import (decoding_findings, decoding_headline, decoding_table, decoding_verdict,
-                                              reactivation_findings, reactivation_headline, shown_outside_shares)
+from models.analysis.feature_findings import (LOSS_NAMES, decoding_findings, decoding_headline, decoding_table,
+                                              decoding_verdict, reactivation_findings, reactivation_headline,
+                                              shown_outside_shares)
 from models.analysis.reactivation import Reactivation, reactivation
 from models.analysis.tied_untied import GapTable, load_gap_table
 from models.autoencoders import Autoencoder
@@ -119,14 +121,16 @@ def decoding_details(results: list[tuple[ModelChoice, Decodings]]) -> None:
     eps = results[0][1].eps
     st.caption(f"g runs on the model's own float32 code. The inverse paths run in float64, and f⁻¹ is infinite on "
                f"the edge of f's range, so a value within ε = {eps:g} of it is moved ε inside before f⁻¹ and "
-               f"counted. Pictures and loss figures are clipped to [0, 1]. "
+               f"counted. Pictures and loss figures are clipped to [0, 1]; the findings weigh each model by its own "
+               f"training loss (" + ", ".join(f"{escape_md(c.title)}: {LOSS_NAMES.get(c.model.config.loss)}"
+                                              for c, _ in results) + "). "
                + "; ".join(f"{escape_md(c.title)}: {shown_outside_shares(d, SHOWN)}" for c, d in results))
     tables = [pd.DataFrame(decoding_table(d)).assign(model=c.title) for c, d in results]
     st.table(pd.concat(tables).set_index(["model", "decoding"]))
     for column, (choice, decodings) in zip(st.columns(2), results):
         with column:
             st.markdown(f"**{escape_md(choice.title)}**")
-            for line in decoding_findings(decodings, choice.model.config.code_activation):
+            for line in decoding_findings(decodings, choice.model.config.code_activation, choice.model.config.loss):
                 st.markdown(f"- {line}")
     st.markdown(decoding_verdict([d for _, d in results]))
 
@@ -151,7 +155,7 @@ def reactivation_section(choices: list[ModelChoice]) -> None:
                              f"{TILE_STRETCH}")
             st.markdown(reactivation_headline(r))
     with st.expander("How far inside f's range, and the numbers behind each row"):
-        label = st.select_slider("ε: the one-hot code's 1 becomes 1 − ε, a sigmoid's 0 becomes ε",
+        label = st.select_slider(softening_label([c.model.config.code_activation for c, _ in shown]),
                                  list(SOFTENINGS), key="soft",
                                  help="f⁻¹ is infinite on the edge of f's range, so the inverse path needs the "
                                       "code moved inside it.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from models.analysis.activation_words import measured_on
 from models.analysis.feature_findings import curve_summary, gap_findings, gap_rows
 from models.analysis.tied_findings import pair_lead
 from models.analysis.tied_untied import PairLoss, compare_pair, learning_curve, parameter_count
@@ -48,15 +49,16 @@ def tied_section(choices: list[ModelChoice]) -> None:
     pair = shipped_pair()
     if pair is not None:
         result = pair_loss(pair)
-        st.markdown(pair_lead(result, loss_name(pair[0])))
+        scope = measured_on("The numbers in (a) are", pair[0].model.config.code_activation, activations(choices))
+        st.markdown(f"{scope} {pair_lead(result, loss_name(pair[0]))}".strip())
         curves = {c.title: curve for c in pair if (curve := learning_curve(c.record)) is not None}
         if curves:
             st.plotly_chart(learning_curves_figure(curves), key="tied_pair_curves", config={"displayModeBar": False})
             st.caption(f"{escape_md(pair[0].title)} and {escape_md(pair[1].title)}, both trained until the held-out "
                        "loss stopped improving. Solid: held-out loss per image after each epoch; dashed: training "
                        f"loss; circled: the kept epoch. {off_the_top(curves)}")
-    with st.expander("When does tying help? The gap at several widths and training-set sizes"):
-        gap_details()
+    with st.expander("When does tying help? The gap at several widths and training-set sizes (sigmoid layer)"):
+        gap_details(choices)
     with st.expander("The two models picked above: parameters and learning curves"):
         picked_curves(choices)
 
@@ -84,13 +86,19 @@ def picked_curves(choices: list[ModelChoice]) -> None:
                    f"epoch whose weights the checkpoint keeps (its best held-out loss). {off_the_top(curves)}")
 
 
-def gap_details() -> None:
+def activations(choices: list[ModelChoice]) -> list[str]:
+    return [choice.model.config.code_activation for choice in choices]
+
+
+def gap_details(choices: list[ModelChoice]) -> None:
     table, error = gap_table()
     if table is None:
         st.info(error or "The tied/untied gap table has not been computed yet (scripts/tied_untied_gap.py).")
         return
+    # The gap runs (scripts/tied_untied_gap.py) train the sigmoid/BCE layer only.
+    scope = measured_on("This table was", "sigmoid", activations(choices))
     st.markdown("**Generalisation gap at several widths and training-set sizes** (BCE per image, held-out − "
-                "train, each run stopped when its held-out loss stopped improving):")
+                f"train, each run stopped when its held-out loss stopped improving){': ' + scope if scope else ':'}")
     st.table(pd.DataFrame(gap_rows(table)).set_index(["training digits", "units"]))
     recipe = table.recipe
     st.caption(f"Single sigmoid layer, Adam lr {recipe.get('lr')}, batch {recipe.get('batch_size')}, seed "
