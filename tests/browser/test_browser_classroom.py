@@ -98,6 +98,9 @@ def test_every_about_link_opens_its_models_and_tab_after_the_user_picked_another
         assert_no_exception(page, name)
         shown = params(page.url)
         for key, value in wanted.items():
+            if key == "tab" and "tab" not in shown:  # the first tab: Streamlit leaves a default tab out of the URL
+                assert page.get_by_role("tab", name=value, selected=True).count() == 1, (name, value)
+                continue
             assert shown.get(key) == value, (name, key, shown)
         if "model" in wanted:
             assert sidebar_model(page) == title(wanted["model"]), name

@@ -49,7 +49,7 @@ def test_question_sections_fit_their_columns_at_laptop_sizes(server, browser, wi
         # the decodings table and the findings are one click away, in the details under the section's pictures
         details = page.locator('[data-testid="stExpander"] summary', has_text="the table and what each number means")
         details.click()
-        table = page.locator('[data-testid="stTable"]').first
+        table = page.locator('[data-testid="stTable"]', has_text="W⁺(f⁻¹(h) − b)").first
         table.wait_for(state="visible")
         table.evaluate("t => t.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(400)
