@@ -1,22 +1,29 @@
-"""What every tier shares: the order (unit, then app, then the real browser last) and the bundled MNIST digits."""
+"""What every tier shares: the order of the tiers (and of the two test workers) and the bundled MNIST digits."""
 
 import pytest
 
 from models.data import load_dataset
 
-SPREAD_OVER_WORKERS = {"test_browser_shared_views.py"}  # independent tests, each a page load or two
+TIERS = ("unit", "app", "browser")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Unit, app, then browser tests (a browser-marked test elsewhere last too); and under `-n N --dist loadgroup` (pytest.ini) each file's tests stay on one worker, in
-    order, with their module's server, except the files that ask to be spread."""
-    tiers = ("unit", "app", "browser")
-    items.sort(key=lambda item: (item.get_closest_marker("browser") is not None,
-                                 tiers.index(item.path.parent.name) if item.path.parent.name in tiers else 0))
-    for item in items:
-        if item.path.name not in SPREAD_OVER_WORKERS:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    """In one process: unit, then app, then the browser tests last. Under the two test workers of pytest.ini
+    (`-n 2 --dist loadgroup`) each browser test is marked xdist_group("browser") where it is defined, so one worker
+    drives the browser, in order, while the other runs the unit and app tests. Two browser stacks at once on two
+    cores slowed each other and made timing-sensitive browser tests flaky."""
+    in_worker = hasattr(config, "workerinput")
+
+    def browser(item) -> bool:
+        return item.get_closest_marker("browser") is not None
+
+    def tier(item) -> int:
+        return TIERS.index(item.path.parent.name) if item.path.parent.name in TIERS else 0
+
+    if not in_worker:  # reordering in the workers breaks pytest-xdist's groups (seen with 3.8.0)
+        items.sort(key=lambda item: (browser(item), tier(item)))
+
 
 
 @pytest.fixture(scope="session")

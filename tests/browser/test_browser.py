@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, wait_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
 
 
 def test_a_shared_link_on_a_fresh_server_goes_through_app_py(server, page):

@@ -10,7 +10,7 @@ from benchmarks.harness import ARTIFACTS, running_app, wait_idle
 
 NAME = "**bold** [link](#injected)"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
 
 
 @pytest.fixture(scope="module")

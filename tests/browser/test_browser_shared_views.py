@@ -12,7 +12,7 @@ from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
 from ui.features.plots import VIEWS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 MAIN_IMAGES = '[data-testid="stMain"] [data-testid="stImage"] img'
 # Text whose box cuts it off: content wider than an element that hides, clips or scrolls its overflow (or ends it
@@ -113,7 +113,6 @@ VIEWS_SHARED = _view_states(20)
 
 @pytest.mark.parametrize("i", range(len(VIEWS_SHARED)))
 def test_a_random_view_comes_back_the_same_in_a_fresh_browser(server, browser, i):
-    """Twenty views, one a test, so they spread over the test workers."""
     state = VIEWS_SHARED[i]
     shown = []
     for attempt in range(2):

@@ -32,7 +32,8 @@ IN_THE_BROWSER = {"latency.py", "load.py", "startup.py"}  # their quick modes st
 
 
 def _quick(script: Path):
-    marks = [pytest.mark.slow] + ([pytest.mark.browser] if script.name in IN_THE_BROWSER else [])
+    marks = [pytest.mark.slow] + ([pytest.mark.browser, pytest.mark.xdist_group("browser")]
+                                  if script.name in IN_THE_BROWSER else [])
     return pytest.param(script, marks=marks, id=script.name)
 
 
