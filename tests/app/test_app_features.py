@@ -1,17 +1,15 @@
 """The Hidden-unit features page, its pictures (ui/features/plots.py), its sentences (models/analysis/feature_findings.py) and
 the per-unit maths (models/analysis/unit_features.py)."""
 
-import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from tests import ROOT
-from tests.unit.test_feature_pictures import small_model
+from tests.unit.test_feature_pictures import SINGLE, needs_pair, small_model
 from ui.features.plots import TILE_STRETCH, VIEWS
 
 PAGE = "pages/features.py"
@@ -19,20 +17,6 @@ TAB_PHRASES = {"encoder": "Row i of the encoder W", "decoder": "Column i of the 
                "decoded": "The decoder's output for the one-hot code", "inverse": "The same code with f⁻¹",
                "max_input": "x* = wᵢ/‖wᵢ‖"}
 ENLARGED = 8  # the unit view's pictures: 4 per model, drawn last on the page
-
-
-def _single_layer_catalog() -> list[str]:
-    names = []
-    for entry in load_catalog():
-        config = json.loads(entry.path.with_suffix(".json").read_text())["config"]
-        if config["arch"] == "dense" and not config["hidden"]:
-            names.append(entry.name)
-    return names
-
-
-SINGLE = _single_layer_catalog()
-needs_pair = pytest.mark.skipif(not {"mnist_tied100", "mnist_untied100"} <= set(SINGLE),
-                                reason="the tied/untied single-layer models are not in the catalog yet")
 
 
 def run_page(**params) -> AppTest:

@@ -3,82 +3,20 @@ directions of a wider code, and models trained in the session."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from tests import ROOT
+from tests.app.test_app_latent import (AE2, CATALOG, VAE2, bridge_data, caption_of, captions, component, image_url,
+                                       needs, open_page, pin)
 from ui.latent_plane.payload import unpack
 
-CATALOG = {entry.name: entry for entry in load_catalog()}
-VAE2 = "mnist_vae2"
-AE2 = "mnist_ae2"
 WIDE = next((n for n in ("mnist_vae16", "mnist_cae16") if n in CATALOG), None)
-needs = pytest.mark.skipif
 
 
 INTERPOLATION, SAMPLES, HOLES = "Interpolation", "Samples from the prior", "Holes: AE vs VAE"
-
-
-def open_page(model: str, tab: str | None = None, **params: str) -> AppTest:
-    """The Latent manifold page for `model` (on `tab`, else the Manifold tab) with extra URL query parameters,
-    as a shared link would open it."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["model"] = model
-    if tab is not None:
-        at.query_params["tab"] = tab
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("pages/latent.py").run()
-    assert not at.exception, at.exception
-    assert at.title[0].value == "Latent manifold"
-    assert at.sidebar.selectbox(key="sidebar_model").value == model  # drawn through app.py, on this model
-    return at
-
-
-def image_url(at: AppTest, caption_start: str) -> str:
-    """The media URL of the one image whose caption starts with `caption_start` (it changes with the pixels)."""
-    found = [image.proto.imgs[0].url for image in at.get("image") if image.captions[0].startswith(caption_start)]
-    assert len(found) == 1, [image.captions[0][:50] for image in at.get("image")]
-    return found[0]
-
-
-def captions(at: AppTest) -> list[str]:
-    """Every image's caption and every line of st.caption (a pinned z's nearest image is a line of text where
-    the plane shows the picture)."""
-    return [image.captions[0] for image in at.get("image")] + [caption.value for caption in at.caption]
-
-
-def caption_of(at: AppTest, caption_start: str) -> str:
-    return next(text for text in captions(at) if text.startswith(caption_start))
-
-
-def component(at: AppTest, key: str):
-    found = [element for element in at.get("bidi_component") if element.key == key]
-    assert len(found) == 1, [element.key for element in at.get("bidi_component")]
-    return found[0]
-
-
-def bridge_data(at: AppTest, key: str) -> dict:
-    return json.loads(json.loads(component(at, key).proto.json)["view"])
-
-
-def pin(at: AppTest, bridge_key: str, value) -> AppTest:
-    """What a click on a plane sends: the bridge's "pin" trigger (AppTest has no browser, so send the trigger the
-    way the browser does, under the bridge's trigger widget id, along with every other widget's state)."""
-    from streamlit.components.v2.bidi_component.main import _make_trigger_id
-
-    states = at._tree.get_widget_states()
-    state = states.widgets.add()
-    state.id = _make_trigger_id(component(at, bridge_key).proto.id, "events")
-    state.json_trigger_value = json.dumps([{"event": "pin", "value": value}])
-    at._run(states)
-    assert not at.exception, at.exception
-    return at
 
 
 # --- interpolation and samples ---------------------------------------------------------------------------------

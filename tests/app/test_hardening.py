@@ -23,9 +23,8 @@ from models.config import ModelConfig
 from models.data import load_user_images
 from models.errors import CheckpointError, ConfigError, DataError
 from tests import ROOT
-from tests.app.test_app_train import finish_training
+from tests.app.test_app_train import finish_training, train_page, trained
 from ui.messages import escape_md
-from ui.session_models import TRAINED_KEY
 from ui.train.form import TrainForm, accept_checkpoint_upload, build_configs, parse_hidden
 
 MARKDOWN_NAME = "**bold** [link](#injected)"
@@ -71,24 +70,12 @@ def texts(elements) -> str:
     return " | ".join(as_read(e.value) for e in elements)
 
 
-def train_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.switch_page("pages/train.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
 def upload(at: AppTest, files) -> AppTest:
     at.file_uploader(key="train_checkpoint_files").set_value(
         [(name, data, "application/octet-stream") for name, data in files])
     at.button(key="train_checkpoint_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def trained(at: AppTest) -> dict:
-    return at.session_state[TRAINED_KEY] if TRAINED_KEY in at.session_state else {}
 
 
 def refused_then_served(files, message: str) -> AppTest:

@@ -4,34 +4,17 @@ in a fresh browser and then again from the URL it settled on, show the same pict
 from __future__ import annotations
 
 import random
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
+from tests.browser.test_browser_classroom import MAIN_IMAGES, params, sidebar_model
 from ui.features.plots import VIEWS
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
-MAIN_IMAGES = '[data-testid="stMain"] [data-testid="stImage"] img'
-# Text whose box cuts it off: content wider than an element that hides, clips or scrolls its overflow (or ends it
-# with an ellipsis): a metric label, a picker's value, a tab, a formula, a caption. KaTeX's hidden MathML copy, the
-# skip link and a folded-away sidebar are not on screen.
-# The picture each page is for, which projector mode must show whole above the fold at 1280×720: the first
-# originals and reconstructions, all four denoising rows, both unit grids, the latent plane.
-
-
-def title(name: str) -> str:
-    return CATALOG[name].title
-
-
-def params(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def sidebar_model(page) -> str:
-    return page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model").input_value()
 
 
 def _view_states(count: int, seed: int = 11) -> list[str]:
