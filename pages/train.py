@@ -13,7 +13,7 @@ import streamlit as st
 from models.checkpoint import to_bytes
 from models.data import load_user_images
 from models.errors import DataError
-from models.jobs import PoolFull
+from models.jobs import QueueFull, QueueUnavailable
 from models.training.job import TrainSpec, train_job, training_work
 from ui import lesson
 from ui.legacy_pages import ensure_routed
@@ -37,6 +37,13 @@ NOISES = {"gaussian": "Gaussian", "masking": "masking", "salt_pepper": "salt and
 def session_inbox() -> Inbox:
     """Where this session's finished runs leave their models (ui.sidebar.sidebar delivers them on any page)."""
     return st.session_state.setdefault(INBOX_KEY, Inbox())
+
+
+def client_address() -> str:
+    """Where this browser connects from, for the queue's per-address cap: the first X-Forwarded-For hop behind a
+    proxy, else the socket's address ("" on localhost, which has no cap)."""
+    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+    return forwarded or st.context.ip_address or ""
 
 
 def select_in_sidebar(name: str) -> None:
@@ -132,11 +139,16 @@ def start_run(form: TrainForm, upload) -> None:
                       train_config=train_config, title=describe(model_config),
                       command=cli_command(model_config, train_config, form.dataset, f"pretrained/{name}"),
                       warning=few_steps_warning(len(data.train), train_config.batch_size), inbox=session_inbox())
+    spec = TrainSpec(model_config, train_config, data, bundled="mnist" if form.dataset == "mnist" else None)
     try:
-        run.job = training_pool().submit(train_job, TrainSpec(model_config, train_config, data), owner=name,
-                                         work=work, on_message=run.receive, on_end=run.end)
-    except PoolFull:
-        st.warning("The training queue is full right now; try again in a minute.")
+        run.job = training_pool().submit(train_job, spec.to_wire(), owner=name, work=work, client=client_address(),
+                                         on_message=run.receive, on_end=run.end)
+    except QueueFull as exc:
+        st.warning(f"The training queue cannot take this run right now: {exc}. Try again in a minute.")
+        return
+    except QueueUnavailable as exc:
+        st.error(f"Training is unavailable right now: {exc}. The other pages keep working.",
+                 icon=":material/cloud_off:")
         return
     st.session_state[RUN_KEY] = run
 

@@ -1,4 +1,4 @@
-"""A training run as a job for models.jobs.JobPool: a fresh model trained on its own copy of the data, sending
+"""A training run as a job for models.jobs: a fresh model trained on its own copy of the data, sending
 what a class watches while it learns.
 
 Messages, each taken inside the training loop between two optimiser steps (so a frame is the model as it is at
@@ -23,10 +23,11 @@ import torch
 from models.analysis.latent import principal_directions
 from models.autoencoders import Autoencoder, build_model, code_range_axis
 from models.config import ModelConfig, TrainConfig
-from models.data import Dataset
+from models.data import Dataset, load_dataset
+from models.data.packed import pack, unpack
 from models.decoder_program import decoder_program
 from models.errors import ConfigError
-from models.jobs import JobContext
+from models.jobs.runner import JobContext
 from models.training.checks import behaviour_problem
 from models.training.trainer import evaluate, train
 
@@ -92,6 +93,28 @@ class TrainSpec:
     data: Dataset
     frame_seconds: float = FRAME_SECONDS
     step_seconds: float = STEP_SECONDS
+    bundled: str | None = None  # "mnist": the worker loads the bundled set by name instead of receiving it
+
+    def to_wire(self) -> dict:
+        """What a worker elsewhere needs, as models.jobs.wire carries it: configs as dicts, and the data either
+        by name (a bundled set, the same on every machine) or as uint8 arrays (an upload)."""
+        data = {"bundled": self.bundled, "train": len(self.data.train), "test": len(self.data.test)} \
+            if self.bundled else {"packed": pack(self.data)}
+        return {"model_config": self.model_config.to_dict(), "train_config": self.train_config.to_dict(),
+                "data": data, "frame_seconds": self.frame_seconds, "step_seconds": self.step_seconds}
+
+    @classmethod
+    def from_wire(cls, spec: dict) -> "TrainSpec":
+        data = spec["data"]
+        if data.get("bundled"):
+            dataset = load_dataset(data["bundled"], source="bundled")
+            if (len(dataset.train), len(dataset.test)) != (data["train"], data["test"]):
+                raise ConfigError(f"this worker's {data['bundled']} has {len(dataset.train)} / {len(dataset.test)} "
+                                  f"images, the app's {data['train']} / {data['test']}: install the same version")
+        else:
+            dataset = unpack(data["packed"])
+        return cls(ModelConfig.from_dict(spec["model_config"]), TrainConfig.from_dict(spec["train_config"]),
+                   dataset, spec["frame_seconds"], spec["step_seconds"])
 
 
 class Frames:
@@ -184,8 +207,10 @@ class Frames:
         return (sheet.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def train_job(ctx: JobContext, spec: TrainSpec) -> dict:
-    """The job: train a fresh model on spec.data, sending steps, frames and epochs; returns how it ended."""
+def train_job(ctx: JobContext, wire_spec: dict) -> dict:
+    """The job: train a fresh model on the spec's data (TrainSpec.to_wire), sending steps, frames and epochs;
+    returns how it ended."""
+    spec = TrainSpec.from_wire(wire_spec)
     model = fresh_model(spec.model_config, spec.train_config.seed)
     frames = Frames(ctx, model, spec)
     frames.frame(0.0, 0.0, "untrained")

@@ -19,7 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 import ui.train.runs as train_runs
 from models.config import ModelConfig, TrainConfig
-from models.jobs import RUNNING, JobPool
+from models.jobs import RUNNING, JobQueue
+from models.jobs.embedded import EmbeddedQueue
 from models.training.job import Frames, TrainSpec, train_job, training_work
 from tests import ROOT
 from tests.unit.test_train_form import checkpoint
@@ -35,7 +36,7 @@ RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 def thread_pool(monkeypatch):
     """The page's pool, as one worker thread in this process (so a test can block it, and monkeypatch reaches
     the job)."""
-    pool = JobPool(1, "thread", time_cap=train_runs.MAX_SECONDS, seconds_per_work=train_runs.SECONDS_PER_UNIT)
+    pool = EmbeddedQueue(1, "thread", time_cap=train_runs.MAX_SECONDS, seconds_per_work=train_runs.SECONDS_PER_UNIT)
     monkeypatch.setattr(train_runs, "_POOL", pool)
     yield pool
     pool.shutdown()
@@ -167,11 +168,11 @@ def test_a_diverging_run_shows_the_nan_guard_and_keeps_no_model():
     assert not trained(at)
 
 
-def block(pool: JobPool):
+def block(pool: JobQueue):
     """Occupy the pool's only worker until the returned job is cancelled."""
-    from tests.unit.test_jobs import until_stopped
+    from tests.job_tasks import until_stopped
 
-    blocker = pool.submit(until_stopped, "blocker", work=1e12)
+    blocker = pool.submit(until_stopped, work=1e12)
     deadline = time.monotonic() + 30
     while blocker.state != RUNNING and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -206,7 +207,7 @@ def test_a_run_that_ends_while_its_student_is_on_another_page_joins_their_models
     assert "Trained 1 epoch in" in texts(at.success) and selected(at) == run.name
 
 
-def stopped_after_epoch_1(mnist, pool: JobPool) -> TrainingRun:
+def stopped_after_epoch_1(mnist, pool: JobQueue) -> TrainingRun:
     """A run whose student pressed Stop as epoch 1 ended: the job stops inside epoch 2."""
     run = TrainingRun(name="trained-abc123", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
                       train_config=TrainConfig(epochs=3, batch_size=512, max_seconds=60), title="Dense AE",
@@ -217,7 +218,7 @@ def stopped_after_epoch_1(mnist, pool: JobPool) -> TrainingRun:
         if kind == "epoch":
             pool.cancel(run.job)
 
-    run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist), on_message=receive,
+    run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist).to_wire(), on_message=receive,
                           on_end=run.end)
     assert run.job.wait(60)
     return run
@@ -249,7 +250,7 @@ def test_a_run_that_fails_keeps_its_last_good_epoch_and_says_only_what_kind_of_e
     run = TrainingRun(name="trained-f41l3d", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
                       train_config=TrainConfig(epochs=3, batch_size=512), title="Dense AE", inbox=Inbox())
     sent = []
-    run.job = thread_pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+    run.job = thread_pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist).to_wire(),
                                  on_message=lambda k, p: (sent.append((k, p)), run.receive(k, p)), on_end=run.end)
     assert run.job.wait(60) and run.job.state == "failed"
     assert run.outcome.stopped == ("the run stopped with an unexpected error (RuntimeError) during epoch 3 of 3; "
@@ -263,11 +264,11 @@ def test_a_run_that_fails_keeps_its_last_good_epoch_and_says_only_what_kind_of_e
 
 
 def test_a_time_capped_run_says_so_and_keeps_nothing(mnist, monkeypatch):
-    pool = JobPool(1, "thread", time_cap=1e-9)
+    pool = EmbeddedQueue(1, "thread", time_cap=1e-9)
     try:
         run = TrainingRun(name="t", dataset="mnist", data=mnist, model_config=ModelConfig(hidden=(8,)),
                           train_config=TrainConfig(epochs=2, batch_size=64), title="t", inbox=Inbox())
-        run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist),
+        run.job = pool.submit(train_job, TrainSpec(run.model_config, run.train_config, mnist).to_wire(),
                               on_message=run.receive, on_end=run.end)
         assert run.job.wait(60)
     finally:

@@ -14,7 +14,7 @@ import ui.train.runs as train_runs
 from models.checkpoint import to_bytes
 from models.config import ModelConfig, TrainConfig
 from models.errors import CheckpointError, ConfigError
-from models.jobs import JobPool
+from models.jobs.embedded import EmbeddedQueue
 from models.training.job import TrainSpec, train_job
 from ui.latent_plane.payload import unpack
 from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
@@ -26,11 +26,11 @@ RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 
 # --- a run's frames on the plane ---------------------------------------------------------------------------
 def frames_of(mnist, config: ModelConfig) -> TrainingRun:
-    pool = JobPool(1, "thread")
+    pool = EmbeddedQueue(1, "thread")
     try:
         run = TrainingRun(name="trained-p1an3", dataset="mnist", data=mnist, model_config=config,
                           train_config=TrainConfig(epochs=1, batch_size=256), title="t")
-        run.job = pool.submit(train_job, TrainSpec(config, run.train_config, mnist, frame_seconds=0.0),
+        run.job = pool.submit(train_job, TrainSpec(config, run.train_config, mnist, frame_seconds=0.0).to_wire(),
                               on_message=run.receive, on_end=run.end)
         assert run.job.wait(60)
     finally:

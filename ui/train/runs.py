@@ -8,8 +8,8 @@ appended to or replaced whole under the run's lock, and the page reads copies.
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -20,9 +20,10 @@ from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.decoder_program import DecoderProgram
-from models.jobs import CANCELLED, DONE, Job, JobPool, pool_settings
+from models.jobs import (CANCELLED, DONE, QUEUE_LOST, WORKER_STOPPED, Job, JobQueue, QueueUnavailable,
+                         open_queue)
 from models.training.checks import behaviour_problem
-from models.training.job import SECONDS_PER_UNIT, worker_setup
+from models.training.job import SECONDS_PER_UNIT
 from models.training.result import TrainResult, training_record
 from ui.latent_plane.payload import pack
 from ui.latent_plane.views import MAX_BROWSER_MULTIPLY_ADDS, MAX_BROWSER_WEIGHTS, codes_plane, pca_plane
@@ -34,22 +35,26 @@ MAX_POINTS = 2000  # loss points kept per run (every other one dropped beyond)
 MAX_REPLAY_FRAMES, MAX_REPLAY_BYTES = 40, 8 * 2**20  # frames kept to replay a run, spread over it
 PC_LIMIT = 3.0  # a wider code's plane reaches ±3σ along PC1 and PC2, as on the Latent page
 
-_POOL: JobPool | None = None
+_POOL: JobQueue | None = None
 _POOL_LOCK = threading.Lock()
+_RETRY_SECONDS = 5.0  # an unreachable Redis is tried again at most this often
+_LAST_FAILURE: tuple[float, str] | None = None
 
 
-def training_pool() -> JobPool:
-    """The server's one pool (models.jobs.pool_settings: one worker per core, in processes, unless the
-    environment says otherwise). A worker process gets its share of the cores as torch threads; in a thread pool
-    torch's thread count is process-wide and left alone."""
-    global _POOL
+def training_pool() -> JobQueue:
+    """The server's one queue (models.jobs.open_queue: Redis when AEX_QUEUE_URL is set, else child processes of
+    this server, one per CPU this container may use). QueueUnavailable, with a message for the page, when Redis
+    cannot be reached; tried again a few seconds later."""
+    global _POOL, _LAST_FAILURE
     with _POOL_LOCK:
         if _POOL is None:
-            workers, kind = pool_settings()
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            _POOL = JobPool(workers, kind, time_cap=MAX_SECONDS, seconds_per_work=SECONDS_PER_UNIT,
-                            setup=worker_setup if kind == "process" else None, setup_args=(threads,),
-                            preload=("models.training.job",))
+            if _LAST_FAILURE is not None and time.monotonic() - _LAST_FAILURE[0] < _RETRY_SECONDS:
+                raise QueueUnavailable(_LAST_FAILURE[1])
+            try:
+                _POOL = open_queue(time_cap=MAX_SECONDS, seconds_per_work=SECONDS_PER_UNIT)
+            except QueueUnavailable as exc:
+                _LAST_FAILURE = (time.monotonic(), str(exc))
+                raise
         return _POOL
 
 
@@ -143,10 +148,13 @@ class TrainingRun:
             outcome = TrainResult(history=[], stopped="cancelled before it started", best_epoch=0)
         else:  # failed: the details are in the server's log, the student gets the kind of error
             self.failed = True
-            kind = (job.error or "an error").split(":", 1)[0]
+            if job.error in (WORKER_STOPPED, QUEUE_LOST):  # the engine's own words, fit for the page
+                why = job.error
+            else:
+                why = f"the run stopped with an unexpected error ({(job.error or 'an error').split(':', 1)[0]})"
+            during = f"during epoch {len(self.history) + 1} of {epochs}" if job.started else "before it started"
             outcome = TrainResult(history=self.history, seconds=job.runtime, best_epoch=self.kept_epoch,
-                                  stopped=f"the run stopped with an unexpected error ({kind}) during epoch "
-                                          f"{len(self.history) + 1} of {epochs}; {kept}")
+                                  stopped=f"{why} {during}; {kept}")
         self.model = self.trained_model() if not self.refused else None
         if self.failed and self.model is not None:  # its last good epoch was not checked in the worker
             self.refused = behaviour_problem(self.model, self.data.test)
