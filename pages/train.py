@@ -24,10 +24,11 @@ from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MA
                            epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
 from ui.train.intro import app_data, default_run_seconds, epoch_curve, short_answer
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
-from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, training_pool
+from ui.train.runs import MAX_SESSION_MODELS, Inbox, SessionGuard, TrainingRun, add_model, training_pool
 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
+GUARD_KEY = "train_guard"  # cancels a waiting run when the session ends
 DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
@@ -139,7 +140,8 @@ def start_run(form: TrainForm, upload) -> None:
                       train_config=train_config, title=describe(model_config),
                       command=cli_command(model_config, train_config, form.dataset, f"pretrained/{name}"),
                       warning=few_steps_warning(len(data.train), train_config.batch_size), inbox=session_inbox())
-    spec = TrainSpec(model_config, train_config, data, bundled="mnist" if form.dataset == "mnist" else None)
+    spec = TrainSpec(model_config, train_config, data, bundled="mnist" if form.dataset == "mnist" else None,
+                     fastest_precision=True)
     try:
         run.job = training_pool().submit(train_job, spec.to_wire(), owner=name, work=work, client=client_address(),
                                          on_message=run.receive, on_end=run.end)
@@ -147,9 +149,10 @@ def start_run(form: TrainForm, upload) -> None:
         st.warning(f"The training queue cannot take this run right now: {exc}. Try again in a minute.")
         return
     except QueueUnavailable as exc:
-        st.error(f"Training is unavailable right now: {exc}. The other pages keep working.",
+        st.error(f"Training is unavailable right now: {escape_md(str(exc))}. The other pages keep working.",
                  icon=":material/cloud_off:")
         return
+    st.session_state.setdefault(GUARD_KEY, SessionGuard()).watch(training_pool(), run.job)
     st.session_state[RUN_KEY] = run
 
 
@@ -165,7 +168,7 @@ def collect_finished_run() -> None:
     last = {"title": run.title, "history": outcome.history, "stopped": outcome.stopped, "seconds": outcome.seconds,
             "dataset": run.dataset, "diverged": outcome.diverged, "kept": run.kept_epoch, "source": run.data.source,
             "loss": loss_label(run.model_config), "name": None, "refused": run.refused, "warning": run.warning,
-            "waited": run.job.waited}
+            "waited": run.job.waited, "precision": run.train_config.precision}
     if choice is not None:
         weights, document = to_bytes(choice.model, choice.record)
         last.update(name=run.name, title=choice.title, weights=weights, document=document, command=run.command)
@@ -203,7 +206,9 @@ def show_last_run() -> None:
         st.warning(f"Trained {epochs_text(len(history))} in {seconds_text(last['seconds'])}. {nothing}")
     else:
         waited = f" after {last['waited']:.0f} s in the queue" if last.get("waited", 0) >= 1 else ""
-        st.success(f"Trained {epochs_text(len(history))} in {seconds_text(last['seconds'])}{waited}.")
+        precision = (" in bfloat16 mixed precision (this server's CPU does it natively; the weights stay float32)"
+                     if last.get("precision") == "bfloat16" else "")
+        st.success(f"Trained {epochs_text(len(history))} in {seconds_text(last['seconds'])}{waited}{precision}.")
     if not history:
         return
     kept = next((h for h in history if h["epoch"] == last["kept"]), history[-1])
@@ -273,6 +278,17 @@ def checkpoint_upload() -> None:
         st.rerun()
 
 
+def training_queue():
+    """The training queue, or None after saying why there is none (Redis unreachable): the form, uploads of
+    trained models and every other page keep working."""
+    try:
+        return training_pool()
+    except QueueUnavailable as exc:
+        st.error(f"Training is unavailable right now: {escape_md(str(exc))}. Try again in a minute; uploading a "
+                 f"trained model below and every other page keep working.", icon=":material/cloud_off:")
+        return None
+
+
 def dropped_notices() -> None:
     """Models the session's cap removed (when a newer one arrived), said once."""
     inbox = session_inbox()
@@ -287,17 +303,18 @@ def main() -> None:
     collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
     st.title("🏋️ Train an autoencoder")
     short_answer()
-    pool = training_pool()
+    pool = training_queue()
     with st.expander("How training works here: the queue, the caps, where your model goes"):
-        st.markdown(f"Train a fresh model on this server's CPU and watch it learn: its loss curves, latent map and "
+        at_once = "**none can train right now**" if pool is None else f"**{pool.workers} train at a time**"
+        st.markdown(f"Train a fresh model and watch it learn: its loss curves, latent map and "
                     f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, "
-                    f"and **{pool.workers} train at a time** on this server; you see your place in the queue. A run "
+                    f"and {at_once}; you see your place in the queue. A run "
                     f"has at most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best "
                     f"finished epoch when it hits the cap). What you train is yours for this browser session: it "
                     f"appears in the sidebar on every page, even if you leave this page while it trains.")
     dropped_notices()
     form, upload, submitted = training_form()
-    if submitted:
+    if submitted and pool is not None:
         start_run(form, upload)
     if st.session_state.get(RUN_KEY) is not None:
         live_panel()

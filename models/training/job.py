@@ -13,9 +13,10 @@ The job returns how the run ended and the kept weights. Nothing here touches a m
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from models.decoder_program import decoder_program
 from models.errors import ConfigError
 from models.jobs.runner import JobContext
 from models.training.checks import behaviour_problem
-from models.training.trainer import evaluate, train
+from models.training.trainer import evaluate, native_bfloat16, train
 
 MAX_PARAMETERS = 10_000_000  # weights, Adam's two moments and snapshots: ~200 MB at most
 STEP_SECONDS = 0.1  # a loss point this often
@@ -74,6 +75,13 @@ def training_work(config: ModelConfig, train_config: TrainConfig, n_train: int) 
     return float(train_config.epochs * (n_train * per_image + batches * UNITS_PER_BATCH))
 
 
+@functools.cache
+def fastest_precision() -> str:
+    """bfloat16 (mixed precision) where this machine's CPU does it natively, checked once per process; float32
+    elsewhere, where emulated bfloat16 would be slower."""
+    return "bfloat16" if native_bfloat16() else "float32"
+
+
 def worker_setup(threads: int) -> None:
     """A worker process's setup: its share of the cores, and torch's fused Adam made once (its first use in a
     process imports for ~3 s, which the first run would otherwise wait through)."""
@@ -94,6 +102,7 @@ class TrainSpec:
     frame_seconds: float = FRAME_SECONDS
     step_seconds: float = STEP_SECONDS
     bundled: str | None = None  # "mnist": the worker loads the bundled set by name instead of receiving it
+    fastest_precision: bool = False  # the worker trains in bfloat16 where its CPU has it natively
 
     def to_wire(self) -> dict:
         """What a worker elsewhere needs, as models.jobs.wire carries it: configs as dicts, and the data either
@@ -101,7 +110,8 @@ class TrainSpec:
         data = {"bundled": self.bundled, "train": len(self.data.train), "test": len(self.data.test)} \
             if self.bundled else {"packed": pack(self.data)}
         return {"model_config": self.model_config.to_dict(), "train_config": self.train_config.to_dict(),
-                "data": data, "frame_seconds": self.frame_seconds, "step_seconds": self.step_seconds}
+                "data": data, "frame_seconds": self.frame_seconds, "step_seconds": self.step_seconds,
+                "fastest_precision": self.fastest_precision}
 
     @classmethod
     def from_wire(cls, spec: dict) -> "TrainSpec":
@@ -113,8 +123,11 @@ class TrainSpec:
                                   f"images, the app's {data['train']} / {data['test']}: install the same version")
         else:
             dataset = unpack(data["packed"])
-        return cls(ModelConfig.from_dict(spec["model_config"]), TrainConfig.from_dict(spec["train_config"]),
-                   dataset, spec["frame_seconds"], spec["step_seconds"])
+        train_config = TrainConfig.from_dict(spec["train_config"])
+        if spec.get("fastest_precision"):
+            train_config = replace(train_config, precision=fastest_precision())
+        return cls(ModelConfig.from_dict(spec["model_config"]), train_config, dataset, spec["frame_seconds"],
+                   spec["step_seconds"])
 
 
 class Frames:
@@ -230,4 +243,5 @@ def train_job(ctx: JobContext, wire_spec: dict) -> dict:
             frames.frame(float(done), result.seconds, f"kept: epoch {kept}")
     return {"history": result.history, "stopped": result.stopped, "seconds": result.seconds,
             "diverged": result.diverged, "best_epoch": kept, "initial_heldout_loss": result.initial_heldout_loss,
-            "state": state, "problem": problem, "cancelled": ctx.cancelled, "capped": ctx.capped}
+            "state": state, "problem": problem, "cancelled": ctx.cancelled, "capped": ctx.capped,
+            "precision": spec.train_config.precision}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.training.job import training_work
+from models.jobs import QueueUnavailable
+from models.training.job import SECONDS_PER_UNIT, training_work
 from ui.messages import escape_md
 from ui.pictures import loss_curve
 from ui.session_models import catalog, config_of, load_data
@@ -30,7 +31,11 @@ def default_run_seconds() -> float:
     """How long the form's defaults should train on this server: the pool's rate, learnt from the runs that
     finished here (before the first, the rate measured when the estimate was set up)."""
     model_config, train_config = build_configs(TrainForm())
-    return training_pool().expected_seconds(training_work(model_config, train_config, len(app_data("mnist").train)))
+    work = training_work(model_config, train_config, len(app_data("mnist").train))
+    try:
+        return training_pool().expected_seconds(work)
+    except QueueUnavailable:  # the page says why elsewhere; the estimate falls back to the measured rate
+        return work * SECONDS_PER_UNIT
 
 
 def short_answer() -> None:

@@ -14,7 +14,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from models.jobs import QUEUED
+from models.jobs import QUEUED, QueueUnavailable
 from ui.latent_plane import plane
 from ui.pictures import enlarge, png_bytes, zoom_factor
 from ui.train.form import TERM_NAMES
@@ -126,6 +126,15 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
 
 
 # --- while it waits or trains ----------------------------------------------------------------------------------
+def cancel(job) -> None:
+    """Cancel or Stop (a button's callback): an unreachable queue is a message, not an error page."""
+    try:
+        training_pool().cancel(job)
+    except QueueUnavailable as exc:
+        st.toast(f"Could not reach the queue to stop your run: {exc}. Try again in a moment.",
+                 icon=":material/cloud_off:")
+
+
 @st.fragment(run_every=LIVE_SECONDS)
 def live_panel() -> None:
     run: TrainingRun | None = st.session_state.get(RUN_KEY)
@@ -133,24 +142,33 @@ def live_panel() -> None:
         return
     if run.finished:
         st.rerun()  # the whole page: it collects the run and shows how it ended
-    pool, job = training_pool(), run.job
+    job = run.job
     st.subheader(f"Training {run.title}")
     if run.warning:
         st.warning(run.warning, icon=":material/warning:")
+    try:
+        pool = training_pool()
+        if job.state == QUEUED:
+            position, wait = pool.position(job), pool.wait_estimate(job)
+            if position is not None and wait is not None:
+                running, _ = pool.counts()
+                st.info(queue_text(position, wait, job.expected, running, pool.workers), icon=":material/hourglass:")
+        left = pool.remaining_seconds(job)
+    except QueueUnavailable as exc:  # Redis is away: say so, and keep drawing what the run has sent
+        st.warning(f"{exc}; your run's place and time left will show again when it answers.",
+                   icon=":material/cloud_off:")
+        left = None
     if job.state == QUEUED:
-        position, wait = pool.position(job), pool.wait_estimate(job)
-        if position is not None and wait is not None:
-            running, _ = pool.counts()
-            st.info(queue_text(position, wait, job.expected, running, pool.workers), icon=":material/hourglass:")
-        st.button("Cancel", key="train_cancel", icon="✖️", on_click=pool.cancel, args=(job,),
+        st.button("Cancel", key="train_cancel", icon="✖️", on_click=cancel, args=(job,),
                   help="Leaves the queue; nothing is trained.")
         return
     cfg, batches = run.train_config, (run.start or {}).get("batches", 1)
     done = round(job.progress * cfg.epochs * batches)
     epoch, batch = min(done // batches + 1, cfg.epochs), done % batches
     st.progress(job.progress, text=f"epoch {epoch} of {cfg.epochs}, batch {batch} of {batches} · "
-                                   f"{job.runtime:.0f} s · about {seconds_text(pool.remaining_seconds(job))} left")
-    st.button("Stop training", key="train_stop", icon="⏹️", on_click=pool.cancel, args=(job,),
+                                   f"{job.runtime:.0f} s" + ("" if left is None else
+                                                             f" · about {seconds_text(left)} left"))
+    st.button("Stop training", key="train_stop", icon="⏹️", on_click=cancel, args=(job,),
               help="Stops after the current batch and keeps the best finished epoch.")
     draw_frame(run, run.latest)
 

@@ -8,8 +8,10 @@ appended to or replaced whole under the run's lock, and the page reads copies.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -20,7 +22,7 @@ from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
 from models.decoder_program import DecoderProgram
-from models.jobs import (CANCELLED, DONE, QUEUE_LOST, WORKER_STOPPED, Job, JobQueue, QueueUnavailable,
+from models.jobs import (CANCELLED, DONE, QUEUE_LOST, QUEUED, WORKER_STOPPED, Job, JobQueue, QueueUnavailable,
                          open_queue)
 from models.training.checks import behaviour_problem
 from models.training.job import SECONDS_PER_UNIT
@@ -35,6 +37,7 @@ MAX_POINTS = 2000  # loss points kept per run (every other one dropped beyond)
 MAX_REPLAY_FRAMES, MAX_REPLAY_BYTES = 40, 8 * 2**20  # frames kept to replay a run, spread over it
 PC_LIMIT = 3.0  # a wider code's plane reaches ±3σ along PC1 and PC2, as on the Latent page
 
+LOG = logging.getLogger("autoencoder_explorer")
 _POOL: JobQueue | None = None
 _POOL_LOCK = threading.Lock()
 _RETRY_SECONDS = 5.0  # an unreachable Redis is tried again at most this often
@@ -138,6 +141,10 @@ class TrainingRun:
         kept = f"kept the weights of epoch {self.kept_epoch}" if self.kept_epoch else "no epoch was kept"
         if job.state == DONE:
             r = job.result
+            if r.get("precision", self.train_config.precision) != self.train_config.precision:
+                # The worker chose it (bfloat16 where its CPU has it natively): the record and command say so.
+                self.train_config = replace(self.train_config, precision=r["precision"])
+                self.command = self.command and f"{self.command} --precision {r['precision']}"
             self.history = r["history"]
             self.best_state, self.kept_epoch = r["state"], r["best_epoch"] if r["state"] is not None else 0
             self.refused = r["problem"]
@@ -241,6 +248,24 @@ def _spread(frames: list[Frame]) -> list[Frame]:
         i = min(range(1, len(frames) - 1), key=lambda j: frames[j + 1].seconds - frames[j - 1].seconds)
         del frames[i]
     return frames
+
+
+# --- a session's run when the session ends ------------------------------------------------------------------------
+class SessionGuard:
+    """Kept in a session's state. Streamlit drops a session's state once its tab has been closed for
+    server.disconnectedSessionTTL seconds; this object is then collected, and a run it watches that is still
+    waiting leaves the queue (a running one finishes: its model is simply never collected)."""
+
+    def watch(self, queue: JobQueue, job: Job) -> None:
+        weakref.finalize(self, _leave_queue, queue, job)
+
+
+def _leave_queue(queue: JobQueue, job: Job) -> None:
+    if not job.finished and job.state == QUEUED:
+        try:
+            queue.cancel(job)
+        except Exception:  # noqa: BLE001 (a finaliser must not raise; the job's keys expire in Redis anyway)
+            LOG.warning("a closed session's waiting run could not be cancelled", exc_info=True)
 
 
 # --- a session's models ---------------------------------------------------------------------------------------
