@@ -79,6 +79,7 @@ class JobQueue:
     cancel, position, counts, wait_estimate's inputs (_ahead_and_running) and shutdown."""
 
     workers: int = 1
+    place: str = "this server"  # who trains the runs, in a sentence: "{place} trains N runs at a time"
 
     def __init__(self, time_cap: float | None, seconds_per_work: float, max_waiting: int, max_per_client: int):
         self.time_cap, self.max_waiting, self.max_per_client = time_cap, max_waiting, max_per_client

@@ -54,6 +54,7 @@ def unreachable(url: str) -> str:
 
 
 class RedisQueue(JobQueue):
+    place = "the class's training queue"
     def __init__(self, url: str, time_cap: float | None = None, seconds_per_work: float = 1.0,
                  max_waiting: int = 200, max_per_client: int = 40, queue: str = QUEUE_NAME,
                  lost_after: float = LOST_AFTER):

@@ -34,9 +34,10 @@ def seconds_text(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def queue_text(position: int, wait: float, expected: float, running: int, workers: int) -> str:
+def queue_text(position: int, wait: float, expected: float, running: int, workers: int,
+               place: str = "this server") -> str:
     ahead = "You are next" if position == 1 else f"{position - 1} run{'s' if position > 2 else ''} ahead of yours"
-    return (f"**Waiting for a free trainer: you are number {position} in the queue.** {ahead}; this server trains "
+    return (f"**Waiting for a free trainer: you are number {position} in the queue.** {ahead}; {place} trains "
             f"{workers} run{'s' if workers > 1 else ''} at a time ({running} training now). Yours should start in "
             f"about {seconds_text(wait)} and then take about {seconds_text(expected)}. You can leave this page: "
             f"the run goes on, and its model joins your list when it ends.")
@@ -152,7 +153,8 @@ def live_panel() -> None:
             position, wait = pool.position(job), pool.wait_estimate(job)
             if position is not None and wait is not None:
                 running, _ = pool.counts()
-                st.info(queue_text(position, wait, job.expected, running, pool.workers), icon=":material/hourglass:")
+                st.info(queue_text(position, wait, job.expected, running, pool.workers, pool.place),
+                        icon=":material/hourglass:")
         left = pool.remaining_seconds(job)
     except QueueUnavailable as exc:  # Redis is away: say so, and keep drawing what the run has sent
         st.warning(f"{exc}; your run's place and time left will show again when it answers.",
