@@ -137,5 +137,12 @@ def test_the_plane_follows_the_theme_and_its_hint_stays_readable(server, browser
         hint = page.locator(".aex-hint").first.evaluate("h => getComputedStyle(h).color")
         assert hint.startswith("rgb("), hint  # opaque
         assert contrast([int(v) for v in re.findall(r"\d+", hint)], corner) >= 4.5, (hint, corner)
+        # The viewer's system switches theme while the page is open: the plane follows without a reload.
+        page.emulate_media(color_scheme="light" if scheme == "dark" else "dark")
+        page.wait_for_function("b => getComputedStyle([...window.__aex.planes.values()][0].canvas)"
+                               ".getPropertyValue('--st-background-color').trim() !== b", arg=background)
+        page.wait_for_timeout(500)
+        switched, now = page.locator(PLANE).first.evaluate(CORNER)
+        assert now != background and switched == [round(v * 255) for v in hex_to_rgb(now)], (switched, now)
     finally:
         context.close()
