@@ -18,6 +18,7 @@ from ui.latent.axis_labels import labelled_grid
 from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show
 from ui.latent.holes import holes_tab
 from ui.latent.plots import dimension_spread, grid_axes
+from ui.latent_plane import marks_toggle
 from ui.messages import escape_md, user_errors
 from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
 from ui.projector import scaled
@@ -61,8 +62,13 @@ def _manifold(choice: ModelChoice, codes: torch.Tensor) -> None:
     away."""
     latent, count = choice.model.config.latent, len(codes)
     hover = "point at the plane to decode any z in your browser, next to it"
+    # The dots-or-labels switch sits beside the opening sentence, so the plane still starts on the first screen.
+    intro = st.container()
+    if choice.data.test_labels is not None:
+        intro, switch = st.columns([3, 1], vertical_alignment="center")
+        marks_toggle(switch)
     if latent == 2:
-        st.markdown(f"Each dot is the code z of one of **{count} held-out images**; {hover}.")
+        intro.markdown(f"Each dot is the code z of one of **{count} held-out images**; {hover}.")
         explore_2d(choice, codes)
         _about(choice, "")
         st.divider()
@@ -71,8 +77,8 @@ def _manifold(choice: ModelChoice, codes: torch.Tensor) -> None:
     pca = principal(choice.cache_key, codes, PC_COUNT)
     shares = ", ".join(f"PC{k + 1} {share:.0%}" for k, share in enumerate(pca.explained.tolist()))
     plane_share = f" ({pca.explained[:2].sum():.0%} of their variance)" if len(pca.explained) >= 2 else ""
-    st.markdown(f"Each dot is one of **{count} held-out {latent}-D codes**, on their top two principal "
-                f"directions{plane_share}; {hover}.")
+    intro.markdown(f"Each dot is one of **{count} held-out {latent}-D codes**, on their top two principal "
+                   f"directions{plane_share}; {hover}.")
     explore_principal(choice, codes, pca)
     _about(choice, f"A {latent}-D code has no plane to draw, so the plane and the sliders move along the "
                    f"**principal directions** of the held-out codes: z = mean + Σ aₖ·σₖ·vₖ, each aₖ in standard "

@@ -60,6 +60,13 @@ def set_query(**values) -> None:
         remember(key, text)
 
 
+def drop_query(key: str) -> None:
+    """Take a value out of the URL (its default needs no place there), and remember that this session did."""
+    if key in st.query_params:
+        del st.query_params[key]
+    remember(key, None)
+
+
 def state_from_query(key: str, value) -> None:
     """Seed a widget's session state from the URL once, before the widget is drawn."""
     if key not in st.session_state:

@@ -18,8 +18,8 @@ MIN_DECODED = 160
 MAX_PLANE, SIDE_MIN, SIDE_GAP = 560, 190, 22  # draw.js: the plane's cap, the room it leaves for the decode
 
 
-def open_latent(browser, server, model: str, width: int, height: int, extra: str = ""):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def open_latent(browser, server, model: str, width: int, height: int, extra: str = "", scheme: str = "light"):
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
     page = context.new_page()
     page.goto(f"{server}/latent?model={model}{extra}")
     wait_idle(page)

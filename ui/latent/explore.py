@@ -14,7 +14,7 @@ import torch
 from models.analysis.latent import Principal, principal_directions
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from ui.latent.plots import SliderRange, grid_axes, slider_range
-from ui.latent_plane import bridge, plane
+from ui.latent_plane import bridge, glyphs, plane
 from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
 from ui.messages import escape_md, user_errors
 from ui.pictures import enlarge, to_uint8, zoom_factor
@@ -148,7 +148,7 @@ def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRa
         if plane_id is not None:
             bridge(plane_id, key="bridge_manifold", pin=(z1, z2), on_pin=on_pin,
                    live={"x": {"key": "z1", "scale": 1.0}, "y": {"key": "z2", "scale": 1.0}, "base": None,
-                         "terms": []})
+                         "terms": []}, glyphs=glyphs())
         pinned_panel(choice, codes, torch.tensor([z1, z2]), in_browser=plane_id is not None)
 
 
@@ -188,7 +188,7 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
                      for j, key in enumerate(keys) if j >= 2]
             bridge(plane_id, key="bridge_pca", pin=(values[0] * std[0], values[1] * std[1]), base=base.tolist(),
                    on_pin=on_pin, live={"x": {"key": "pc1", "scale": std[0]}, "y": {"key": "pc2", "scale": std[1]},
-                                        "base": pca.mean.tolist(), "terms": terms})
+                                        "base": pca.mean.tolist(), "terms": terms}, glyphs=glyphs())
         pinned_panel(choice, codes, pca.code(values), in_browser=plane_id is not None)
 
 
@@ -204,7 +204,7 @@ def free_pin(choice: ModelChoice, codes: torch.Tensor, key: str, plane_id: str |
             pin = None
         if plane_id is not None:
             bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=overlays, on_pin=_remember(state_key, choice),
-                   extent=extent)
+                   extent=extent, glyphs=glyphs())
         if pin is None:
             st.caption(hint)
             return

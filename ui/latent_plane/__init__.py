@@ -3,8 +3,10 @@
 - `plane(payload, key)`: the plane and the in-browser decoder. Its data is the payload of one model and does
   not change while that model is shown, so Streamlit's message cache sends it once, and pointer moves never
   reach the server.
-- `bridge(...)`: Python's view for a plane (the pinned z, the base code, overlays) and the way back for a click
-  or an arrow key. Put it in the fragment that draws what a pin changes: a pin then reruns only that fragment.
+- `bridge(...)`: Python's view for a plane (the pinned z, the base code, overlays, dots or glyphs) and the way back
+  for a click or an arrow key. Put it in the fragment that draws what a pin changes: a pin then reruns only that
+  fragment.
+- `marks_toggle()` and `glyphs()`: whether planes draw each code as its class label instead of a dot (?marks=glyphs).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.query import drop_query, set_query, state_from_query
+
 HERE = Path(__file__).parent
 PLANE_NAME, BRIDGE_NAME = "aex_latent_plane", "aex_latent_bridge"
 # Components v2 takes one inline JS module, so the plane's files, one per concern, are joined in this order into
@@ -24,6 +28,7 @@ PLANE_NAME, BRIDGE_NAME = "aex_latent_plane", "aex_latent_bridge"
 # slider mirror, then the Plane class (which gathers the methods of the four before it, so it comes after them)
 # and the entry point, the module's `export default`.
 PLANE_JS = ("decoder.js", "draw.js", "decoded.js", "pointer.js", "sliders.js", "plane.js", "main.js")
+GLYPHS_KEY, MARKS_QUERY = "plane_glyphs", "marks"  # session state; the URL's ?marks=glyphs
 
 
 @functools.cache
@@ -44,12 +49,13 @@ def plane(payload: bytes, key: str) -> None:
 
 def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[float] | None = None,
            overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None,
-           extent: Sequence[float] | None = None, live: dict | None = None) -> None:
+           extent: Sequence[float] | None = None, live: dict | None = None, glyphs: bool = False) -> None:
     """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane.
     overlays: {"rect": [x0, x1, y0, y1]} or {"point": [x, y], "label": …}; extent: a wider view than the
     payload's, without sending the payload again. live: the page's sliders that set the pin, mirrored in the
     browser as they move: {"x": {"key", "scale"}, "y": {"key", "scale"}, "base": [...] or None,
-    "terms": [{"key", "vector"}]}, so z = base + Σ value·vector with x·scale and y·scale on the plane."""
+    "terms": [{"key", "vector"}]}, so z = base + Σ value·vector with x·scale and y·scale on the plane. glyphs: draw
+    each code as its class label instead of a dot."""
 
     seq_key = f"{key}__seq"
 
@@ -65,11 +71,31 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
     view = {"plane": plane_id, "seq": st.session_state.get(seq_key, 0.0),
             "pin": None if pin is None else [float(v) for v in pin],
             "base": None if base is None else [float(v) for v in base], "overlays": list(overlays),
-            "extent": None if extent is None else [float(v) for v in extent], "live": live}
+            "extent": None if extent is None else [float(v) for v in extent], "live": live,
+            "marks": "glyphs" if glyphs else "dots"}
     # One JSON string, not nested lists: Streamlit checks each list or dict in `data` for a dataframe, which
     # imports pandas and pyarrow on a cold server's first latent page (~0.45 s).
     _bridge_component()(data={"view": json.dumps(view)}, key=key, on_pin_change=pinned, width="stretch",
                         height=0)
+
+
+def glyphs() -> bool:
+    """Whether planes draw each code as its class label (seeded once from the URL's ?marks=glyphs)."""
+    state_from_query(GLYPHS_KEY, st.query_params.get(MARKS_QUERY) == "glyphs")
+    return bool(st.session_state[GLYPHS_KEY])
+
+
+def marks_toggle(where=st) -> bool:
+    """The switch between dots and class labels, kept in the URL as ?marks=glyphs (absent: dots)."""
+    glyphs()
+    on = where.toggle("Labels, not dots", key=GLYPHS_KEY,
+                      help="Draws each held-out code as its class label (its digit) in its class's colour, so the "
+                           "class does not rest on colour alone. In the address bar as marks=glyphs.")
+    if on:
+        set_query(**{MARKS_QUERY: "glyphs"})
+    else:
+        drop_query(MARKS_QUERY)
+    return on
 
 
 def _number(value) -> float | None:

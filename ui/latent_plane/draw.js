@@ -1,12 +1,13 @@
-// The plane's canvas, as methods of Plane (plane.js): held-out codes coloured by class, axes, the page's overlays,
-// the pin and the pointer. The static part is drawn once to an offscreen layer; each frame copies it and adds the
-// pin and the pointer on top.
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-  "#bcbd22", "#17becf"];
+// The plane's canvas, as methods of Plane (plane.js): held-out codes coloured by class (the payload's colours, from
+// models/analysis/palette.py) as dots or as their class labels, axes, the page's overlays, the pin and the pointer,
+// in the colours of Streamlit's theme. The static part is drawn once to an offscreen layer; each frame copies it and
+// adds the pin and the pointer on top.
 const MARGIN = { left: 48, right: 10, top: 10, bottom: 38 };
 // The decode beside the plane: at least `min` px of width for it (the decode ≥ 160 px), at most `max`; `below`:
 // what is kept free under the legend at the bottom of the screen.
 const SIDE = { min: 190, max: 300, gap: 22, below: 18 };
+// Streamlit's light theme, for a page that sets no theme variables.
+const LIGHT = { background: "#ffffff", text: "#31333f" };
 
 const PlaneDrawing = {
   // The plane and its decode side by side, both on the first screen when the plane starts there: the plane takes
@@ -70,44 +71,63 @@ const PlaneDrawing = {
     return [x0 + ((px - MARGIN.left) / w) * (x1 - x0), y0 + (1 - (py - MARGIN.top) / h) * (y1 - y0)];
   },
 
+  // The theme's background and text colours (CSS variables Streamlit sets on the component's wrapper), and the
+  // shades between them the plane draws with: the plot area, grid lines, the border, ticks.
+  readTheme() {
+    const style = getComputedStyle(this.box);
+    const background = rgbOf(style.getPropertyValue("--st-background-color")) || rgbOf(LIGHT.background);
+    const text = rgbOf(style.getPropertyValue("--st-text-color")) || rgbOf(LIGHT.text);
+    const shade = (t) => `rgb(${background.map((b, k) => Math.round(b + (text[k] - b) * t)).join(",")})`;
+    this.theme = { background: shade(0), text: shade(1), area: shade(0.02), grid: shade(0.08), border: shade(0.3),
+      ticks: shade(0.8), dashed: shade(0.5), faint: `rgba(${text.join(",")},0.04)`,
+      ring: `rgba(${text.join(",")},0.35)`, hover: `rgba(${text.join(",")},0.6)` };
+    return this.theme;
+  },
+
+  classColour(label) {
+    const colours = this.h.class_colours || [];
+    return label >= 0 && colours.length ? colours[label % colours.length] : this.h.neutral_colour || "#7a8290";
+  },
+
+  // A code's mark in glyph mode: its class label when that is a character or two ("7"), else the class number
+  // ("person 17" → "17"); null for an unlabelled code, which stays a dot.
+  glyph(label) {
+    if (label < 0) return null;
+    const name = (this.h.label_names || [])[label];
+    return name && name.length <= 2 ? name : String(label);
+  },
+
   drawStatic() {
     if (!this.staticLayer) return;
+    const theme = this.readTheme();
     const g = this.staticLayer.getContext("2d");
     const dpr = this.dpr;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, this.size, this.size);
-    g.fillStyle = "#ffffff";
+    g.fillStyle = theme.background;
     g.fillRect(0, 0, this.size, this.size);
     const [x0, x1, y0, y1] = this.plane.extent;
     const [ax, ay] = this.toPixel(x0, y1);
     const [bx, by] = this.toPixel(x1, y0);
-    g.fillStyle = "#fafafa";
+    g.fillStyle = theme.area;
     g.fillRect(ax, ay, bx - ax, by - ay);
     g.save();
     g.beginPath();
     g.rect(ax, ay, bx - ax, by - ay);
     g.clip();
     this.drawTicks(g, ax, ay, bx, by, true);
-    if (this.plane.grid) this.drawRect(g, this.plane.grid, "#888888", [6, 4], "rgba(0,0,0,0.03)");
+    if (this.plane.grid) this.drawRect(g, this.plane.grid, theme.dashed, [6, 4], theme.faint);
     for (const o of this.overlays) {
       if (o.rect) this.drawRect(g, o.rect, o.color || "#d62728", [8, 5], null, 3);
     }
-    const labels = this.b.labels;
-    g.globalAlpha = 0.75;
-    for (let i = 0; i < this.n; i++) {
-      const [px, py] = this.toPixel(this.b.xy[2 * i], this.b.xy[2 * i + 1]);
-      g.fillStyle = labels[i] >= 0 ? PALETTE[labels[i] % PALETTE.length] : "#1f77b4";
-      g.beginPath();
-      g.arc(px, py, 2.6, 0, 2 * Math.PI);
-      g.fill();
-    }
-    for (const o of this.overlays) if (o.point) this.drawPoint(g, o.point, o.label || "", o.color || "#111111");
+    this.drawCodes(g);
+    for (const o of this.overlays) if (o.point) this.drawPoint(g, o.point, o.label || "", o.color || theme.text);
     g.restore();
-    g.strokeStyle = "#bbbbbb";
+    g.strokeStyle = theme.border;
     g.lineWidth = 1;
     g.strokeRect(ax, ay, bx - ax, by - ay);
     this.drawTicks(g, ax, ay, bx, by, false);
-    g.fillStyle = "#31333f";
+    g.fillStyle = theme.text;
     g.font = "13px sans-serif";
     g.textAlign = "center";
     g.fillText(this.plane.x_label, (ax + bx) / 2, this.size - 6);
@@ -118,11 +138,39 @@ const PlaneDrawing = {
     g.restore();
   },
 
+  // Each held-out code as a dot in its class's colour, or (Python's view says marks: "glyphs") as its class label in
+  // that colour, so class does not rest on colour alone.
+  drawCodes(g) {
+    const labels = this.b.labels;
+    const glyphs = (this.state || {}).marks === "glyphs";
+    g.globalAlpha = glyphs ? 0.9 : 0.8;
+    g.strokeStyle = this.theme.ring;
+    g.lineWidth = 0.7;
+    g.font = "bold 12px sans-serif";
+    g.textAlign = "center";
+    g.textBaseline = "middle";
+    for (let i = 0; i < this.n; i++) {
+      const [px, py] = this.toPixel(this.b.xy[2 * i], this.b.xy[2 * i + 1]);
+      g.fillStyle = this.classColour(labels[i]);
+      const glyph = glyphs ? this.glyph(labels[i]) : null;
+      if (glyph) {
+        g.fillText(glyph, px, py);
+        continue;
+      }
+      g.beginPath();
+      g.arc(px, py, 2.6, 0, 2 * Math.PI);
+      g.fill();
+      g.stroke(); // a faint ring in the text colour: pale colours on a light plane, dark ones on a dark plane
+    }
+    g.globalAlpha = 1;
+    g.textBaseline = "alphabetic";
+  },
+
   drawTicks(g, ax, ay, bx, by, lines) {
     const [x0, x1, y0, y1] = this.plane.extent;
     g.font = "11px sans-serif";
-    g.fillStyle = "#555a66";
-    g.strokeStyle = "#ececec";
+    g.fillStyle = this.theme.ticks;
+    g.strokeStyle = this.theme.grid;
     g.lineWidth = 1;
     for (const t of niceTicks(x0, x1, 6)) {
       const [px] = this.toPixel(t, y0);
@@ -142,7 +190,7 @@ const PlaneDrawing = {
     const [px, py] = this.toPixel(x, y);
     g.globalAlpha = 1;
     g.lineWidth = 3;
-    g.strokeStyle = "#ffffff";
+    g.strokeStyle = this.theme.background;
     g.beginPath();
     g.arc(px, py, 8, 0, 2 * Math.PI);
     g.stroke();
@@ -153,7 +201,7 @@ const PlaneDrawing = {
     g.font = "bold 13px sans-serif";
     g.textAlign = "left";
     g.lineWidth = 3;
-    g.strokeStyle = "#ffffff";
+    g.strokeStyle = this.theme.background;
     g.strokeText(label, px + 11, py - 9);
     g.fillStyle = color;
     g.fillText(label, px + 11, py - 9);
@@ -184,10 +232,10 @@ const PlaneDrawing = {
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.drawImage(this.staticLayer, 0, 0);
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    if (this.pin) this.drawCross(g, this.pin, "#111111", 7, 2.5);
+    if (this.pin) this.drawCross(g, this.pin, this.theme.text, 7, 2.5);
     const hover = this.hover;
     if (hover) {
-      g.strokeStyle = "rgba(17,17,17,0.55)";
+      g.strokeStyle = this.theme.hover;
       g.lineWidth = 1.5;
       g.beginPath();
       g.arc(hover.px, hover.py, 6, 0, 2 * Math.PI);
@@ -207,7 +255,7 @@ const PlaneDrawing = {
 
   drawCross(g, [x, y], color, r, width) {
     const [px, py] = this.toPixel(x, y);
-    g.strokeStyle = "#ffffff";
+    g.strokeStyle = this.theme.background;
     g.lineWidth = width + 2;
     for (const pass of [0, 1]) {
       g.beginPath();
@@ -219,6 +267,19 @@ const PlaneDrawing = {
     }
   },
 };
+
+// A CSS colour (any syntax, e.g. "#0e1117" or "rgb(14, 17, 23)") as [r, g, b], or null when it is empty or invalid.
+const PROBE = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+function rgbOf(value) {
+  const text = (value || "").trim();
+  if (!text) return null;
+  PROBE.fillStyle = "#010203";
+  PROBE.fillStyle = text; // an invalid colour leaves the sentinel in place
+  if (PROBE.fillStyle === "#010203" && text.toLowerCase() !== "#010203") return null;
+  PROBE.clearRect(0, 0, 1, 1);
+  PROBE.fillRect(0, 0, 1, 1);
+  return Array.from(PROBE.getImageData(0, 0, 1, 1).data.slice(0, 3));
+}
 
 function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(count, 1);

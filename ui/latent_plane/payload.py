@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.analysis.palette import NEUTRAL_COLOUR, class_colours
 from models.decoder_program import DecoderProgram
 
 MAGIC = b"AEX1"
@@ -61,6 +62,7 @@ def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, x
         blob.append(padded)
         offset += len(padded)
     header = {"id": plane_id, "title": title, "count": n, "label_names": list(label_names or []),
+              "class_colours": _colours(labels, label_names), "neutral_colour": NEUTRAL_COLOUR,
               "program": {"ops": program.ops, "latent": program.latent, "image_shape": list(program.image_shape)},
               "plane": asdict(plane), "buffers": specs, "blob_start": 0}
     text = json.dumps(header, separators=(",", ":"))
@@ -86,6 +88,15 @@ def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     arrays = {name: np.frombuffer(blob, types[spec["dtype"]], spec["length"], spec["offset"])
               for name, spec in header["buffers"].items()}
     return header, arrays
+
+
+def _colours(labels: np.ndarray | None, label_names: Sequence[str] | None) -> list[str]:
+    """One colour per class (models/analysis/palette.py), or none: unlabelled codes, or more classes than colours
+    can tell apart (40 people), are all drawn in the neutral colour."""
+    if labels is None or not len(labels):
+        return []
+    count = len(label_names) if label_names else int(np.max(labels)) + 1
+    return class_colours(count) or []
 
 
 def _aligned(n: int) -> int:

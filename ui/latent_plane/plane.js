@@ -1,6 +1,5 @@
 // The Plane: one latent plane's DOM and state, Python's view applied to it, and a new payload swapped in place.
 // Its drawing, decoding, pointer and slider methods come from the files that __init__.py joins before this one.
-const MAX_LEGEND = 12; // more classes than this (40 people) would be a wall of swatches
 
 // State shared by every plane and bridge of the page (bridge.js makes the same object if it runs first).
 function registry() {
@@ -73,15 +72,17 @@ class Plane {
     const names = this.h.label_names;
     if (!names || !names.length) return legend;
     const present = new Set(this.b.labels);
-    if (present.size > MAX_LEGEND) {
-      legend.textContent = `Coloured by class: ${present.size} classes (the readout names the nearest one).`;
+    if (!(this.h.class_colours || []).length) {
+      // More classes than colours can tell apart (40 people): one colour, and the legend says it means nothing.
+      legend.textContent = `All ${present.size} classes (${names[0]} … ${names[names.length - 1]}) in one colour, ` +
+        "too many to colour apart: colour means nothing here.";
       return legend;
     }
     names.forEach((name, i) => {
       if (!present.has(i)) return;
       const item = el("span", "aex-legend-item");
       const dot = el("span", "aex-dot");
-      dot.style.background = PALETTE[i % PALETTE.length];
+      dot.style.background = this.classColour(i);
       item.append(dot, document.createTextNode(name));
       legend.append(item);
     });

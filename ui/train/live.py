@@ -103,7 +103,7 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
             problem = run.plane_problem()
             if problem is None:
                 plane(run.cached_payload(frame), key="train_plane")
-                st.caption("Held-out codes coloured by class, drawn from this moment's model"
+                st.caption("Held-out codes (the legend says what their colour means), drawn from this moment's model"
                            + (" on its first two principal directions" if frame.pca is not None else "")
                            + ". Point at the plane to decode there, in your browser.")
             else:
