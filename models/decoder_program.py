@@ -40,8 +40,8 @@ class DecoderProgram:
 
     def frame_weights(self) -> tuple[np.ndarray, int]:
         """(the weights a live frame sends, k: they go with one frame in k). float32 up to
-        MAX_FRAME_WEIGHT_BYTES; float16 above; and when even float16 is over, one frame in k carries them, so
-        that frames carry at most MAX_FRAME_WEIGHT_BYTES of weights each on average."""
+        MAX_FRAME_WEIGHT_BYTES; float16 above; and when even float16 is over, one frame in k carries them, k the
+        smallest that keeps any k frames in a row within MAX_FRAME_WEIGHT_BYTES a frame."""
         if self.weights.size * 4 <= MAX_FRAME_WEIGHT_BYTES:
             return np.asarray(self.weights, np.float32), 1
         return half(self.weights), -(-self.weights.size * 2 // MAX_FRAME_WEIGHT_BYTES)
