@@ -26,15 +26,25 @@ from models.autoencoders import Autoencoder, TiedLinear
 from models.errors import ConfigError
 
 ACTS = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu"}
+MAX_FRAME_WEIGHT_BYTES = 1_000_000  # decoder weights one live frame sends the browser (about twice a second)
+HALF_MAX = 65504.0  # float16's largest finite value
 
 
 @dataclass
 class DecoderProgram:
     ops: list[dict]  # JSON-ready; weights are referred to by offset and length, in floats
-    weights: np.ndarray  # float32, 1-D
+    weights: np.ndarray  # float32, 1-D (float16 in a big decoder's live frames: frame_weights)
     latent: int
     image_shape: tuple[int, int, int]  # (C, H, W), as the model's config says; the program's output is H×W×C
     weight_count: int = 0  # floats in weights (also when they were not copied)
+
+    def frame_weights(self) -> tuple[np.ndarray, int]:
+        """(the weights a live frame sends, k: they go with one frame in k). float32 up to
+        MAX_FRAME_WEIGHT_BYTES; float16 above; and when even float16 is over, one frame in k carries them, k the
+        smallest that keeps any k frames in a row within MAX_FRAME_WEIGHT_BYTES a frame."""
+        if self.weights.size * 4 <= MAX_FRAME_WEIGHT_BYTES:
+            return np.asarray(self.weights, np.float32), 1
+        return half(self.weights), -(-self.weights.size * 2 // MAX_FRAME_WEIGHT_BYTES)
 
     @property
     def multiply_adds(self) -> int:
@@ -47,6 +57,11 @@ class DecoderProgram:
                 total += op["out_h"] * op["out_w"] * op["out_c"] * op["in_c"] * op["kh"] * op["kw"] // \
                     (op["sh"] * op["sw"])
         return total
+
+
+def half(weights: np.ndarray) -> np.ndarray:
+    """float16 weights, clipped to float16's range so that no weight becomes inf."""
+    return np.clip(weights, -HALF_MAX, HALF_MAX).astype(np.float16)
 
 
 def decoder_program(model: Autoencoder, with_weights: bool = True) -> DecoderProgram:

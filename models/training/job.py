@@ -144,6 +144,7 @@ class Frames:
         self.frame_cost = 0.0
         self.previous = (0, 0.0, 0)  # (epoch, loss total, images) at the last point
         self.directions: torch.Tensor | None = None  # PC1-PC2 of the last frame, to keep their signs
+        self.frames_sent = 0  # a decoder over 1 MB even in float16 sends its weights with one frame in k
         program = decoder_program(model, with_weights=False)
         ctx.emit("start", {"indices": pick.numpy(), "ops": program.ops, "latent": program.latent,
                            "image_shape": program.image_shape, "batches": self.batches})
@@ -189,12 +190,16 @@ class Frames:
         else:
             xy = codes if model.config.latent == 2 else torch.cat([codes, torch.zeros_like(codes)], 1)
         terms = evaluate(model, self.terms_images, seed=self.spec.train_config.seed)
+        weights, every = decoder_program(model).frame_weights()
+        if label == "" and self.frames_sent % every:  # labelled frames (first, kept) always carry the decoder
+            weights = None
+        self.frames_sent += 1
         self.ctx.emit("frame", {
             "epoch": epoch, "seconds": seconds, "label": label, "terms": terms,
             "codes": codes.numpy().astype(np.float32), "xy": xy.numpy().astype(np.float32),
             "pca": None if pca is None else {k: getattr(pca, k).numpy() for k in ("mean", "directions", "std",
                                                                                    "explained")},
-            "weights": decoder_program(model).weights, "mosaic": self.mosaic(codes, pca)})
+            "weights": weights, "weights_every": every, "mosaic": self.mosaic(codes, pca)})
         self.last_frame = time.monotonic()
         self.frame_cost = self.last_frame - started
 

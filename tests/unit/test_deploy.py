@@ -201,7 +201,7 @@ def test_dockerignore_keeps_what_the_app_runs_on():
     assert [path for path in needed if ignored(path, patterns)] == []
     unneeded = [".git/HEAD", ".venv/bin/python", "tests/unit/test_deploy.py", "test-artifacts/home.png",
                 "ui/__pycache__/sidebar.cpython-311.pyc", "benchmarks/startup.py", "data/olivettifaces.mat",
-                "docs/deploy.md"]
+                "docs/deploy.md", "compose.yaml", "deploy/haproxy.cfg"]
     assert [path for path in unneeded if not ignored(path, patterns)] == []
 
 

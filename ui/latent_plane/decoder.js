@@ -19,12 +19,33 @@ function parsePayload(u8) {
   const headerLength = new DataView(u8.buffer, u8.byteOffset + 4, 4).getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(u8.subarray(8, 8 + headerLength)));
   const blob = u8.slice(header.blob_start); // a copy: typed views need an aligned buffer of their own
-  const types = { f32: Float32Array, u8: Uint8Array, i16: Int16Array };
+  const types = { f32: Float32Array, f16: Uint16Array, u8: Uint8Array, i16: Int16Array };
   const buffers = {};
   for (const [name, spec] of Object.entries(header.buffers)) {
-    buffers[name] = new types[spec.dtype](blob.buffer, spec.offset, spec.length);
+    const view = new types[spec.dtype](blob.buffer, spec.offset, spec.length);
+    buffers[name] = spec.dtype === "f16" ? halfToFloat(view) : view;
   }
   return { header, buffers };
+}
+
+// float16 (a big decoder's live frames) widened to float32 by hand: Float16Array and DataView.getFloat16 are too
+// new to count on. One table of all 65,536 values, built on first use, then one lookup per weight.
+let HALF_TABLE = null;
+function halfToFloat(bits) {
+  if (!HALF_TABLE) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const sign = h & 0x8000 ? -1 : 1;
+      const exponent = (h >> 10) & 0x1f;
+      const fraction = h & 0x3ff;
+      HALF_TABLE[h] = exponent === 0 ? sign * fraction * 2 ** -24 // zero and subnormals
+        : exponent === 31 ? (fraction ? NaN : sign * Infinity)
+          : sign * (1024 + fraction) * 2 ** (exponent - 25); // (1 + fraction/1024) · 2^(exponent − 15)
+    }
+  }
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = HALF_TABLE[bits[i]];
+  return out;
 }
 
 // --- the decoder: linear and transposed-convolution kernels in WebAssembly, activations here ---------------------

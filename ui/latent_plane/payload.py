@@ -1,7 +1,9 @@
 """What the latent plane receives once per model: a binary payload (no streamlit here, so it tests directly).
 
 Layout: b"AEX1", a little-endian uint32 header length, the JSON header, then the buffers the header lists, each
-4-byte aligned, with offsets counted from header["blob_start"]. decoder.js reads exactly this.
+4-byte aligned, with offsets counted from header["blob_start"]. decoder.js reads exactly this. The weights are
+float32, or float16 when the program's are (a big decoder's live frames: DecoderProgram.frame_weights), which
+decoder.js widens to float32 before the kernels see them.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, x
     n = len(codes)
     _check_finite(plane)
     buffers = {
-        "weights": np.asarray(program.weights, np.float32),
+        "weights": program.weights if program.weights.dtype == np.float16 else np.asarray(program.weights,
+                                                                                            np.float32),
         "xy": np.asarray(xy, np.float32).reshape(n, 2),
         "codes": np.asarray(codes, np.float32).reshape(n, program.latent),
         "labels": (np.full(n, -1) if labels is None else np.asarray(labels)).astype(np.int16),
@@ -56,7 +59,7 @@ def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, x
     specs, blob, offset = {}, [], 0
     for name, array in buffers.items():
         raw = np.ascontiguousarray(array).tobytes()
-        dtype = {np.float32: "f32", np.int16: "i16", np.uint8: "u8"}[array.dtype.type]
+        dtype = {np.float32: "f32", np.float16: "f16", np.int16: "i16", np.uint8: "u8"}[array.dtype.type]
         specs[name] = {"dtype": dtype, "offset": offset, "length": int(array.size)}
         padded = raw + b"\0" * (-len(raw) % 4)
         blob.append(padded)
@@ -84,7 +87,7 @@ def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     (length,) = struct.unpack("<I", data[4:8])
     header = json.loads(data[8:8 + length])
     blob = data[header["blob_start"]:]
-    types = {"f32": np.float32, "i16": np.int16, "u8": np.uint8}
+    types = {"f32": np.float32, "f16": np.float16, "i16": np.int16, "u8": np.uint8}
     arrays = {name: np.frombuffer(blob, types[spec["dtype"]], spec["length"], spec["offset"])
               for name, spec in header["buffers"].items()}
     return header, arrays

@@ -103,8 +103,12 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
             problem = run.plane_problem()
             if problem is None:
                 plane(run.cached_payload(frame), key="train_plane")
-                st.caption("Held-out codes (the legend says what their colour means), drawn from this moment's model"
-                           + (" on its first two principal directions" if frame.pca is not None else "")
+                shown = run.plane_frame(frame)
+                st.caption("Held-out codes (the legend says what their colour means), drawn from "
+                           + ("this moment's model" if frame.weights_every == 1 else
+                              f"the model at epoch {shown.epoch:.1f} (its decoder is over 1 MB even as float16, so "
+                              f"one frame in {frame.weights_every} brings it to your browser)")
+                           + (" on its first two principal directions" if shown.pca is not None else "")
                            + ". Point at the plane to decode there, in your browser.")
             else:
                 st.caption(f"No latent plane for this run: {problem}.")

@@ -21,7 +21,7 @@ from models.analysis.latent import Principal
 from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset
-from models.decoder_program import DecoderProgram
+from models.decoder_program import DecoderProgram, half
 from models.jobs import (CANCELLED, DONE, QUEUE_LOST, QUEUED, WORKER_STOPPED, Job, JobQueue, QueueUnavailable,
                          open_queue)
 from models.training.checks import behaviour_problem
@@ -70,12 +70,16 @@ class Frame:
     codes: np.ndarray  # (n, latent) float32
     xy: np.ndarray  # (n, 2): the codes on the plane
     pca: dict | None  # mean, directions, std, explained of a wider code's plane
-    weights: np.ndarray  # the decoder program's weights: float32 while live, float16 once kept for the replay
+    # The decoder program's weights: float32 while live (float16 for a decoder over 1 MB, and None on the frames
+    # between two that carry them when even that is over: weights_every), float16 once kept for the replay.
+    weights: np.ndarray | None
     mosaic: np.ndarray  # uint8 decoded grid
+    weights_every: int = 1
 
     @property
     def nbytes(self) -> int:
-        return self.codes.nbytes + self.xy.nbytes + self.weights.nbytes + self.mosaic.nbytes
+        weights = 0 if self.weights is None else self.weights.nbytes
+        return self.codes.nbytes + self.xy.nbytes + weights + self.mosaic.nbytes
 
     def title(self) -> str:
         return f"{self.label + ' · ' if self.label else ''}epoch {self.epoch:.1f} · {self.seconds:.1f} s"
@@ -97,6 +101,7 @@ class TrainingRun:
     curve: list[dict] = field(default_factory=list)  # each frame's {"epoch", "seconds", **held-out terms}
     frames: list[Frame] = field(default_factory=list)  # kept to replay the run
     latest: Frame | None = None
+    drawn: Frame | None = None  # the newest frame that carries the decoder: the one the plane shows
     frames_seen: int = 0
     history: list[dict] = field(default_factory=list)
     best_state: dict[str, np.ndarray] | None = None
@@ -126,9 +131,9 @@ class TrainingRun:
                 self.curve = _thinned(self.curve + [{"epoch": frame.epoch, "seconds": frame.seconds,
                                                      **frame.terms}], MAX_POINTS)
                 self.latest, self.frames_seen = frame, self.frames_seen + 1
-                half = np.clip(frame.weights, -65504, 65504).astype(np.float16)  # float16's range
-                kept = Frame(**{**payload, "weights": half})
-                self.frames = _spread(self.frames + [kept])
+                if frame.weights is not None:  # only frames with their decoder can be replayed on the plane
+                    self.drawn = frame
+                    self.frames = _spread(self.frames + [replace(frame, weights=half(frame.weights))])
         elif kind == "epoch":
             with self._lock:
                 self.history = self.history + [payload["stats"]]
@@ -198,23 +203,28 @@ class TrainingRun:
         return self.data.test_labels.numpy()[self.start["indices"]]
 
     def program(self, weights: np.ndarray) -> DecoderProgram:
+        """The decoder as the browser gets it: float16 weights stay float16 (half the bytes; the browser widens
+        them), anything else is sent as float32."""
         s = self.start
-        return DecoderProgram(ops=s["ops"], weights=np.asarray(weights, np.float32), latent=s["latent"],
-                              image_shape=tuple(s["image_shape"]), weight_count=int(weights.size))
+        weights = weights if weights.dtype == np.float16 else np.asarray(weights, np.float32)
+        return DecoderProgram(ops=s["ops"], weights=weights, latent=s["latent"], image_shape=tuple(s["image_shape"]),
+                              weight_count=int(weights.size))
 
     def plane_problem(self) -> str | None:
         """Why the browser cannot draw this run's plane, or None."""
         if self.model_config.latent < 2:
             return "a 1-D code has no plane to draw"
-        if self.start is None or self.latest is None:
+        if self.start is None or self.drawn is None:
             return "no frame yet"
-        program = self.program(self.latest.weights)
+        program = self.program(self.drawn.weights)
         if program.weight_count > MAX_BROWSER_WEIGHTS or program.multiply_adds > MAX_BROWSER_MULTIPLY_ADDS:
             return "its decoder is too large to send to a browser every second"
         return None
 
     def payload(self, frame: Frame) -> bytes:
-        """The latent plane's payload for one frame: the decoder as it was then and its held-out codes."""
+        """The latent plane's payload for one frame: the decoder as it was then and its held-out codes (a frame
+        without the decoder shows the newest one that had it, so that codes and decoder are of one moment)."""
+        frame = self.plane_frame(frame)
         codes = torch.from_numpy(np.asarray(frame.codes, np.float32))
         if frame.pca is None:
             spec = codes_plane(codes)
@@ -224,7 +234,12 @@ class TrainingRun:
         return pack(self.plane_id, self.title, self.program(frame.weights), spec, frame.xy, frame.codes,
                     self.labels(), self.data.label_names, None)
 
+    def plane_frame(self, frame: Frame) -> Frame:
+        """The frame whose plane shows for `frame`: itself, or the newest one before it with the decoder."""
+        return frame if frame.weights is not None else self.drawn
+
     def cached_payload(self, frame: Frame) -> bytes:
+        frame = self.plane_frame(frame)  # frames without the decoder reuse the last payload: nothing new to send
         packed = self._packed
         if packed is None or packed[0] is not frame:
             packed = self._packed = (frame, self.payload(frame))
