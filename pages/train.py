@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from models.checkpoint import to_bytes
-from models.data import load_user_images
+from models.data import heldout_only
+from models.data.uploads import UploadCache
 from models.errors import DataError
 from models.jobs import PoolFull
 from models.training.job import TrainSpec, train_job, training_work
@@ -28,6 +29,7 @@ from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun, add_model, tra
 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
+UPLOADS_KEY = "train_uploads"  # the session's decoded upload (an UploadCache), reused by its next runs
 DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
@@ -37,6 +39,11 @@ NOISES = {"gaussian": "Gaussian", "masking": "masking", "salt_pepper": "salt and
 def session_inbox() -> Inbox:
     """Where this session's finished runs leave their models (ui.sidebar.sidebar delivers them on any page)."""
     return st.session_state.setdefault(INBOX_KEY, Inbox())
+
+
+def session_uploads() -> UploadCache:
+    """This session's last upload, decoded once as uint8: training again on it (or uploading it again) reuses it."""
+    return st.session_state.setdefault(UPLOADS_KEY, UploadCache())
 
 
 def select_in_sidebar(name: str) -> None:
@@ -121,14 +128,18 @@ def start_run(form: TrainForm, upload) -> None:
         if form.dataset == "user" and upload is None:
             raise DataError("choose a .zip of your images above, or pick MNIST or faces")
         with st.spinner("Loading the data…"):
-            data = (load_user_images(upload.getvalue(), image_size=(form.image_side, form.image_side),
-                                     name=upload.name)
-                    if form.dataset == "user" else app_data(form.dataset))
+            if form.dataset == "user":
+                uploaded = session_uploads().read(upload.getvalue(), (form.image_side, form.image_side),
+                                                  name=upload.name)
+                data, kept = uploaded.dataset(), uploaded.heldout  # float32 for this run's training only
+            else:
+                data = app_data(form.dataset)
+                kept = heldout_only(data)
         work = training_work(model_config, train_config, len(data.train))
     if reading.failed:
         return
     name = new_name("trained")
-    run = TrainingRun(name=name, dataset=form.dataset, data=data, model_config=model_config,
+    run = TrainingRun(name=name, dataset=form.dataset, data=kept, model_config=model_config,
                       train_config=train_config, title=describe(model_config),
                       command=cli_command(model_config, train_config, form.dataset, f"pretrained/{name}"),
                       warning=few_steps_warning(len(data.train), train_config.batch_size), inbox=session_inbox())
