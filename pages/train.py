@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from models.checkpoint import to_bytes
-from models.data import load_user_images
+from models.data import heldout_only
+from models.data.uploads import UploadCache
 from models.errors import DataError
 from models.jobs import QueueFull, QueueUnavailable
 from models.training.job import TrainSpec, train_job, training_work
@@ -29,6 +30,7 @@ from ui.train.runs import MAX_SESSION_MODELS, Inbox, SessionGuard, TrainingRun, 
 LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
 GUARD_KEY = "train_guard"  # cancels a waiting run when the session ends
+UPLOADS_KEY = "train_uploads"  # the session's decoded upload (an UploadCache), reused by its next runs
 DEFAULTS = TrainForm()
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
@@ -45,6 +47,11 @@ def client_address() -> str:
     proxy, else the socket's address ("" on localhost, which has no cap)."""
     forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
     return forwarded or st.context.ip_address or ""
+
+
+def session_uploads() -> UploadCache:
+    """This session's last upload, decoded once as uint8: training again on it (or uploading it again) reuses it."""
+    return st.session_state.setdefault(UPLOADS_KEY, UploadCache())
 
 
 def select_in_sidebar(name: str) -> None:
@@ -129,14 +136,18 @@ def start_run(form: TrainForm, upload) -> None:
         if form.dataset == "user" and upload is None:
             raise DataError("choose a .zip of your images above, or pick MNIST or faces")
         with st.spinner("Loading the data…"):
-            data = (load_user_images(upload.getvalue(), image_size=(form.image_side, form.image_side),
-                                     name=upload.name)
-                    if form.dataset == "user" else app_data(form.dataset))
+            if form.dataset == "user":
+                uploaded = session_uploads().read(upload.getvalue(), (form.image_side, form.image_side),
+                                                  name=upload.name)
+                data, kept = uploaded, uploaded.heldout  # uint8 to the worker: float32 only in the worker
+            else:
+                data = app_data(form.dataset)
+                kept = heldout_only(data)
         work = training_work(model_config, train_config, len(data.train))
     if reading.failed:
         return
     name = new_name("trained")
-    run = TrainingRun(name=name, dataset=form.dataset, data=data, model_config=model_config,
+    run = TrainingRun(name=name, dataset=form.dataset, data=kept, model_config=model_config,
                       train_config=train_config, title=describe(model_config),
                       command=cli_command(model_config, train_config, form.dataset, f"pretrained/{name}"),
                       warning=few_steps_warning(len(data.train), train_config.batch_size), inbox=session_inbox())

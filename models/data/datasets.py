@@ -1,5 +1,6 @@
 """The Dataset every loader returns (float32 N×C×H×W in [0, 1], a fixed train / held-out split, an honest
-one-line source), the dataset names, and the helpers that build one."""
+one-line source), the dataset names, and the helpers that build one. heldout_only() is the part a finished model
+keeps: its held-out images, with the count of the training images it no longer holds."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Dataset:
     test_labels: torch.Tensor | None
     label_names: tuple[str, ...] | None
     source: str
+    dropped_train: int = 0  # training images let go (heldout_only): counted in train_size, no longer held
 
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.train, self.train_labels), ("test", self.test, self.test_labels)):
@@ -30,11 +32,28 @@ class Dataset:
                 raise ValueError(f"Dataset.{split}_labels must be int64 of shape ({len(x)},)")
         if self.train.shape[1:] != self.test.shape[1:]:
             raise ValueError("Dataset.train and Dataset.test must have the same image shape")
+        if self.dropped_train and len(self.train):
+            raise ValueError("Dataset.dropped_train counts training images let go: train must then be empty")
+
+    @property
+    def train_size(self) -> int:
+        """How many images the model was (or will be) trained on, held or not."""
+        return len(self.train) + self.dropped_train
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         c, h, w = self.train.shape[1:]
         return (int(c), int(h), int(w))
+
+
+def heldout_only(ds: Dataset) -> Dataset:
+    """`ds` without its training images (what a finished model's pages use), sharing its held-out tensors. The
+    empty train split is a fresh tensor: a slice such as ds.train[:0] would keep the whole training set alive."""
+    if not len(ds.train):
+        return ds
+    labels = None if ds.train_labels is None else torch.empty(0, dtype=torch.int64)
+    return replace(ds, train=torch.empty((0, *ds.image_shape), dtype=torch.float32), train_labels=labels,
+                   dropped_train=len(ds.train))
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:

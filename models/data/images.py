@@ -1,5 +1,5 @@
 """One uploaded picture decoded safely: the header checked before any pixel is decoded, then grey, resized
-and scaled to [0, 1]."""
+and either kept as uint8 (decode_gray: how an upload is held) or scaled to [0, 1] (decode_image)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def decode_image(data: bytes, label: str, size: tuple[int, int] | None = None) -
     """Bytes of one PNG/JPEG → float32 grayscale H×W in [0, 1], upright (EXIF), resized to `size` if given
     (else at most about 512 pixels a side for big JPEGs). Decides the format by content, not by extension;
     anything wrong raises DataError naming `label`."""
+    return _decoded(data, label, size, uint8=False)
+
+
+def decode_gray(data: bytes, label: str, size: tuple[int, int]) -> np.ndarray:
+    """decode_image as uint8 grey levels (0 to 255): exactly what decode_image scales for 8-bit pictures, and
+    16-bit PNGs rounded to the nearest level."""
+    return _decoded(data, label, size, uint8=True)
+
+
+def _decoded(data: bytes, label: str, size: tuple[int, int] | None, uint8: bool) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -26,7 +36,7 @@ def decode_image(data: bytes, label: str, size: tuple[int, int] | None = None) -
             _check_header(im, label)
             im.verify()  # PNG: walks every chunk and checks CRCs without decoding
         with Image.open(io.BytesIO(data)) as im:  # verify() leaves the image unusable: reopen
-            return _to_gray(im, size)
+            return _to_gray(im, size, uint8)
     except DataError:
         raise
     except UnidentifiedImageError:
@@ -59,7 +69,7 @@ def _check_header(im, label: str) -> None:
                         f"are refused to protect memory")
 
 
-def _to_gray(im, size: tuple[int, int] | None) -> np.ndarray:
+def _to_gray(im, size: tuple[int, int] | None, uint8: bool) -> np.ndarray:
     from PIL import Image, ImageOps
 
     target = max(size) if size else 512
@@ -68,10 +78,12 @@ def _to_gray(im, size: tuple[int, int] | None) -> np.ndarray:
     im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
     if im.mode.startswith("I"):  # 16-bit PNG: convert("L") would clip at 255, so scale ourselves
         im = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
-        scale = 1.0
     else:
         im = im.convert("L")
-        scale = 1 / 255.0
     if size:
         im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(im, dtype=np.float32) * scale, 0.0, 1.0)
+    x = np.asarray(im)
+    if x.dtype == np.uint8:
+        return x if uint8 else np.clip(x.astype(np.float32) * (1 / 255.0), 0.0, 1.0)
+    x = np.clip(x.astype(np.float32), 0.0, 1.0)
+    return np.rint(x * 255).astype(np.uint8) if uint8 else x

@@ -25,7 +25,7 @@ from models.analysis.latent import principal_directions
 from models.autoencoders import Autoencoder, build_model, code_range_axis
 from models.config import ModelConfig, TrainConfig
 from models.data import Dataset, load_dataset
-from models.data.packed import pack, unpack
+from models.data.packed import UploadedSet, pack, unpack
 from models.decoder_program import decoder_program
 from models.errors import ConfigError
 from models.jobs.runner import JobContext
@@ -98,7 +98,7 @@ def worker_setup(threads: int) -> None:
 class TrainSpec:
     model_config: ModelConfig
     train_config: TrainConfig  # threads must be None in a thread pool: torch's thread count is process-wide
-    data: Dataset
+    data: Dataset | UploadedSet  # an upload stays uint8 on its way to the worker
     frame_seconds: float = FRAME_SECONDS
     step_seconds: float = STEP_SECONDS
     bundled: str | None = None  # "mnist": the worker loads the bundled set by name instead of receiving it

@@ -49,7 +49,7 @@ def training_record(result: TrainResult, dataset, train_config: TrainConfig, com
     return {
         "dataset": dataset.name,
         "data_source": dataset.source,
-        "train_size": len(dataset.train),
+        "train_size": dataset.train_size,  # counted even once the images are let go
         "heldout_size": len(dataset.test),
         "epochs": result.epochs_completed,
         "train": train_config.to_dict(),

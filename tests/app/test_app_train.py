@@ -23,6 +23,7 @@ from models.jobs import RUNNING, JobQueue
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import Frames, TrainSpec, train_job, training_work
 from tests import ROOT
+from tests.unit.test_memory import small_pngs_zip_bytes
 from tests.unit.test_train_form import checkpoint
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.train.form import TrainForm, build_configs, fresh_model
@@ -30,6 +31,7 @@ from ui.train.live import seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, TrainingRun
 
 RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
+UPLOADS_KEY = "train_uploads"  # pages/train.py's: the session's decoded upload
 
 
 @pytest.fixture
@@ -290,6 +292,24 @@ def test_training_on_an_uploaded_zip_of_images_warns_of_too_few_steps():
     assert choice.model.config.input_shape == (1, 32, 32) and choice.record["command"] is None
     assert selected(at) == choice.name and at.session_state["sidebar_dataset"] == "user"
     assert "give 1 gradient step per epoch" in " ".join(c.value for c in at.caption)  # said after the run too
+
+
+def test_one_upload_trained_twice_is_decoded_once_and_one_too_big_is_refused_with_the_numbers():
+    at = train_page()
+    at.radio(key="train_dataset").set_value("user")
+    at.file_uploader(key="train_upload").set_value(("shapes.zip", image_zip(40), "application/zip"))
+    submit(submit(at))  # the same upload, trained twice
+    first, second = trained(at).values()
+    (upload,) = at.session_state[UPLOADS_KEY]._sets.values()
+    assert first.data is second.data is upload.heldout  # one decoded set, one held-out copy for both models
+    assert first.data.train.shape == (0, 1, 28, 28) and first.record["train_size"] == 36 == len(upload.train)
+    assert upload.train.dtype == np.uint8
+    at.file_uploader(key="train_upload").set_value(("dots.zip", small_pngs_zip_bytes(), "application/zip"))
+    at.select_slider(key="train_side").set_value(64)
+    submit(at)
+    assert ("dots.zip holds 20,000 images: at 64×64 pixels they take 81.9 MB, more than the 64 MB one upload may use "
+            "on this shared server. Send at most 15,625 images at this size") in texts(at.error)
+    assert len(trained(at)) == 2
 
 
 def test_a_missing_or_bad_zip_is_refused():

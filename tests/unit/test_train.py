@@ -8,7 +8,7 @@ import torch
 from models.autoencoders import build_model
 from models.checkpoint import load_checkpoint
 from models.config import ModelConfig, TrainConfig
-from models.data import load_dataset
+from models.data import Dataset, load_dataset
 from models.errors import ConfigError, TrainingError
 from models.training.cli import main
 from models.training.result import training_record
@@ -163,10 +163,9 @@ def test_the_record_holds_every_epoch_and_the_kept_one(digits):
     model = small_model(kind="vae")
     result = train(model, digits, TrainConfig(epochs=3, batch_size=500))
 
-    class Data:
-        name, source, train, test = "mnist", "bundled", digits[0], digits[1]
-
-    record = json.loads(json.dumps(training_record(result, Data, TrainConfig(epochs=3))))
+    data = Dataset(name="mnist", train=digits[0], test=digits[1], train_labels=None, test_labels=None,
+                   label_names=None, source="bundled")
+    record = json.loads(json.dumps(training_record(result, data, TrainConfig(epochs=3))))
     assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
     assert set(record["history"][0]["terms"]) == {"recon", "kl", "loss"}
     kept = record["history"][record["best_epoch"] - 1]

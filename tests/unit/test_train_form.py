@@ -25,11 +25,11 @@ RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 
 
 # --- a run's frames on the plane ---------------------------------------------------------------------------
-def frames_of(mnist, config: ModelConfig) -> TrainingRun:
+def frames_of(mnist, config: ModelConfig, inbox=None) -> TrainingRun:
     pool = EmbeddedQueue(1, "thread")
     try:
         run = TrainingRun(name="trained-p1an3", dataset="mnist", data=mnist, model_config=config,
-                          train_config=TrainConfig(epochs=1, batch_size=256), title="t")
+                          train_config=TrainConfig(epochs=1, batch_size=256), title="t", inbox=inbox)
         run.job = pool.submit(train_job, TrainSpec(config, run.train_config, mnist, frame_seconds=0.0).to_wire(),
                               on_message=run.receive, on_end=run.end)
         assert run.job.wait(60)

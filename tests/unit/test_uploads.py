@@ -177,3 +177,20 @@ def test_a_small_zip_of_huge_cheap_pngs_is_refused_before_decoding_them_all():
     with pytest.raises(DataError, match="megapixels to decode, too much for a shared server"):
         load_user_images(upload, max_decode_pixels=20_000_000)
     assert len(load_user_images(upload, max_decode_pixels=50_000_000).train) == 9  # within budget: fine
+
+
+def test_uploads_are_held_as_uint8_and_give_the_floats_decode_image_gives():
+    from models.data import decode_gray, decode_image, read_user_images
+
+    rng = np.random.default_rng(3)
+    eight = png_bytes(Image.fromarray(rng.integers(0, 256, (30, 20), dtype=np.uint8)))
+    sixteen = png_bytes(Image.fromarray(rng.integers(0, 65536, (30, 20), dtype=np.uint16)))
+    assert decode_gray(eight, "8-bit", (12, 12)).dtype == np.uint8
+    assert np.array_equal(decode_gray(eight, "8-bit", (12, 12)) * np.float32(1 / 255),
+                          decode_image(eight, "8-bit", (12, 12)))  # the same floats as before, bit for bit
+    exact = decode_image(sixteen, "16-bit", (12, 12))  # 16-bit: rounded to the nearest of 256 levels
+    assert np.abs(decode_gray(sixteen, "16-bit", (12, 12)) / 255 - exact).max() <= 1 / 510 + 1e-7
+    upload = read_user_images(make_zip({"a.png": eight, "b.png": sixteen, "c.png": eight}), image_size=(12, 12))
+    assert upload.train.dtype == np.uint8 and upload.nbytes == 3 * 12 * 12
+    assert torch.equal(load_user_images(make_zip({"a.png": eight, "b.png": eight}), image_size=(12, 12)).train[0, 0],
+                       torch.from_numpy(decode_image(eight, "8-bit", (12, 12))))

@@ -20,7 +20,7 @@ import torch
 from models.analysis.latent import Principal
 from models.autoencoders import Autoencoder, build_model
 from models.config import ModelConfig, TrainConfig
-from models.data import Dataset
+from models.data import Dataset, heldout_only
 from models.decoder_program import DecoderProgram, half
 from models.jobs import (CANCELLED, DONE, QUEUE_LOST, QUEUED, WORKER_STOPPED, Job, JobQueue, QueueUnavailable,
                          open_queue)
@@ -89,7 +89,7 @@ class Frame:
 class TrainingRun:
     name: str
     dataset: str  # the sidebar's dataset key: mnist, olivetti, user
-    data: Dataset
+    data: Dataset  # what the pages use: the held-out split (the training images only until the run ends)
     model_config: ModelConfig
     train_config: TrainConfig
     title: str  # what is trained, in words
@@ -141,7 +141,9 @@ class TrainingRun:
                     self.best_state, self.kept_epoch = payload["best_state"], payload["stats"]["epoch"]
 
     def end(self, job: Job) -> None:
-        """The job ended (a pool thread): settle how, build the model, and send it to the session."""
+        """The job ended (a pool thread): settle how, build the model, and send it to the session. From here on the
+        run, its model and the last run keep only the held-out images (the record still counts the training ones)."""
+        self.data = heldout_only(self.data)
         epochs = self.train_config.epochs
         kept = f"kept the weights of epoch {self.kept_epoch}" if self.kept_epoch else "no epoch was kept"
         if job.state == DONE:
