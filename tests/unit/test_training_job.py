@@ -69,7 +69,7 @@ def test_a_training_job_sends_steps_frames_and_epochs_and_frames_do_not_change_t
     assert [e["stats"]["epoch"] for e in record.of("epoch")] == [1, 2]
     # The same run without anyone watching ends with the same weights: frames take nothing from training.
     plain = fresh_model(spec.model_config, 0)
-    train(plain, mnist, spec.train_config)
+    train(plain, TrainSpec.from_wire(spec.to_wire()).data, spec.train_config)  # the images as the worker got them
     for key, value in plain.state_dict().items():
         assert np.array_equal(job.result["state"][key], value.numpy()), key
 
