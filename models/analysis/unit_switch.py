@@ -115,8 +115,8 @@ def parse_units(text: str | None, latent: int) -> list[int]:
 def switch_sentence(result: UnitSwitch, loss: str) -> str:
     """The decisive number first: the mean loss before → after, with the difference, and what was switched."""
     if not result.off and not result.driven:
-        return (f"Nothing switched yet: held-out {loss} per image on all {result.images:,} images is "
-                f"**{result.mean_before:.2f}**, the model's own. Pick units above.")
+        return (f"Nothing switched yet: the reconstruction {loss} per image on all {result.images:,} held-out images "
+                f"is **{result.mean_before:.2f}**, the model's own. Pick units above.")
     parts = []
     if result.off:
         parts.append(f"{_units(result.off)} set to 0")
@@ -124,7 +124,7 @@ def switch_sentence(result: UnitSwitch, loss: str) -> str:
         peaks = ", ".join(f"{result.maxima[u]:.2f}" for u in result.driven)
         parts.append(f"{_units(result.driven)} set to {'its' if len(result.driven) == 1 else 'their'} held-out "
                      f"maximum ({peaks})")
-    return (f"Held-out {loss} per image on all {result.images:,} images: **{result.mean_before:.2f} → "
+    return (f"Reconstruction {loss} per image on all {result.images:,} held-out images: **{result.mean_before:.2f} → "
             f"{result.mean_after:.2f} ({result.change:+.2f})**, with {' and '.join(parts)}.")
 
 

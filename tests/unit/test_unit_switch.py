@@ -106,7 +106,7 @@ def test_sentences_carry_the_numbers():
     text = switch_sentence(result, "BCE")
     assert f"**{result.mean_before:.2f} → {result.mean_after:.2f} ({result.change:+.2f})**" in text
     assert "unit 1 set to 0" in text and f"unit 5 set to its held-out maximum ({result.maxima[5]:.2f})" in text
-    assert f"all {len(x)} images" in text
+    assert text.startswith(f"Reconstruction BCE per image on all {len(x)} held-out images: **")
     assert "Nothing switched yet" in switch_sentence(switch_units(model, x), "BCE")
     costs = torch.tensor([0.5, 2.0, -0.1, 1.0])
     assert costs_sentence(costs, "BCE") == ("Switched off alone, unit 1 costs the most: **+2.00** BCE per image; "
