@@ -2,8 +2,9 @@
 
 Opens on the decoder columns (what each unit draws) with one measured sentence on why an untied encoder's rows look
 like noise; then question (a), tied (W′ = Wᵀ) against untied, on the shipped converged pair (ui/features/tied.py),
-the two models' cards with switching units off one click away (ui/features/switch.py), and (b), decoding with f against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model
-picker is the left model here (ui/features/sidebar_link.py).
+the two models' cards with switching units off one click away (ui/features/switch.py), and (b), decoding with f
+against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model picker is the left model here
+(ui/features/sidebar_link.py).
 """
 
 from __future__ import annotations
