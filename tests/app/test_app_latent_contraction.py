@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from models.analysis.contraction import contraction, contraction_lead, sensitive_directions
+from models.analysis.unit_features import neighbour_correlation
 from models.checkpoint import load_checkpoint
 from tests.app.test_app_latent import CATALOG, VAE2, image_url, open_page
 from ui.latent.contraction import CONTRACTION_TAB, shown_directions
@@ -38,6 +39,8 @@ def test_the_tab_leads_with_both_models_numbers_over_every_held_out_digit(mnist_
         found = sensitive_directions(model(name), mnist_test[0])
         assert line.startswith(f"**{CATALOG[name].title}** at this image: ‖J‖_F = **{float(found.values.norm()):.2f}**,"
                                f" σ₁ = **{float(found.values[0]):.2f}**")
+        smooth = neighbour_correlation(found.vectors[:4].numpy())
+        assert f"Neighbouring pixels of its 4 most followed directions correlate **{smooth:+.2f}**" in line
     assert len(at.get("plotly_chart")) == 1
     assert not any("codes of the 500 held-out images" in c.value for c in at.caption)  # not the sidebar model's
 

@@ -1,6 +1,7 @@
 """Switching hidden units off or to their maximum (models/analysis/unit_switch.py), against a forward pass with the
 units masked by hand (W′h̃ + b′ through g) and against the model's own reconstruction."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +11,7 @@ from models.analysis.unit_switch import (costs_sentence, parse_units, single_uni
 from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.errors import ConfigError
+from ui.features.plots import change_rgb
 
 
 def small_model(**options):
@@ -111,3 +113,15 @@ def test_sentences_carry_the_numbers():
     costs = torch.tensor([0.5, 2.0, -0.1, 1.0])
     assert costs_sentence(costs, "BCE") == ("Switched off alone, unit 1 costs the most: **+2.00** BCE per image; "
                                             "the median unit +0.50, the least -0.10.")
+
+
+def test_the_change_row_puts_every_image_on_one_scale_with_zero_at_mid_grey():
+    before = np.zeros((2, 1, 3, 3))
+    after = before.copy()
+    after[0, 0, 0, 0], after[1, 0, 1, 1] = 0.5, -0.25  # the second image changes half as much, the other way
+    rgb, scale = change_rgb(before, after)
+    assert scale == 0.5 and rgb.shape == (2, 3, 3, 3)
+    grey = rgb[..., 0]
+    assert grey[0, 0, 0] == 255 and grey[1, 1, 1] == round(255 * 0.25)  # white; a quarter of the way to black
+    assert (grey[0].flatten()[1:] == grey[1, 0, 0]).all() and grey[1, 0, 0] in (127, 128)  # unchanged: mid-grey
+    assert change_rgb(before, before)[1] == 0.0

@@ -11,7 +11,7 @@ import torch
 from models.analysis.unit_switch import (UnitSwitch, costs_sentence, parse_units, single_unit_costs,
                                          switch_sentence, switch_units)
 from models.autoencoders import Autoencoder
-from ui.features.plots import painted_rgb, rgb_rows
+from ui.features.plots import change_rgb, painted_rgb, rgb_rows
 from ui.features.questions import SHOWN, STRIP_PX
 from ui.features.tied import loss_name
 from ui.messages import escape_md, user_errors
@@ -19,7 +19,7 @@ from ui.pictures import png_bytes
 from ui.query import from_link, remember, set_query, state_from_query
 from ui.session_models import ModelChoice
 
-ROWS = "input x · as trained · with the units switched"
+ROWS = "input x · as trained · with the units switched · the change"
 CHOICES = (("switch_off", "off", "Set to 0 (switched off)"),
            ("switch_drive", "drive", "Set to its held-out maximum"))  # (widget key, URL key, label)
 
@@ -37,7 +37,13 @@ def _switch(key: str, off: tuple[int, ...], driven: tuple[int, ...], _model: Aut
 @st.cache_data(show_spinner=False, max_entries=64)
 def _strip_png(key: str, off: tuple[int, ...], driven: tuple[int, ...], _x, _result: UnitSwitch) -> bytes:
     rows = [painted_rgb(images[:SHOWN].numpy()) for images in (_x, _result.before, _result.after)]
+    rows.append(_change(_result)[0])
     return png_bytes(rgb_rows(rows, SHOWN, STRIP_PX))
+
+
+def _change(result: UnitSwitch):
+    """The last row: after − before on the shown images, on one scale, and that scale."""
+    return change_rgb(result.before[:SHOWN].numpy(), result.after[:SHOWN].numpy())
 
 
 def switch_section(choices: list[ModelChoice]) -> None:
@@ -86,6 +92,8 @@ def _side(choice: ModelChoice, off: tuple[int, ...], driven: tuple[int, ...]) ->
     result = _switch(choice.cache_key, off, driven, model, x)
     st.markdown(f"**{escape_md(choice.title)}**")
     st.markdown(switch_sentence(result, loss))
+    scale = _change(result)[1]
     st.image(_strip_png(choice.cache_key, off, driven, x, result), output_format="PNG",
-             caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images, as in (b); rows: {ROWS}")
+             caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images, as in (b); rows: {ROWS} (mid-grey "
+                     f"none, white brighter, black darker; the largest change here is ±{scale:.2f} in pixel value)")
     st.caption(costs_sentence(_costs(choice.cache_key, model, x), loss))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from models.analysis.contraction import (Contraction, Directions, contraction, contraction_lead, null_directions,
                                          sensitive_directions)
+from models.analysis.unit_features import neighbour_correlation
 from models.autoencoders import Autoencoder
 from ui.features.plots import signed_uint8
 from ui.latent.explore import label_of, show
@@ -71,11 +72,12 @@ def contraction_tab(choice: ModelChoice) -> None:
         show(to_uint8(x[index:index + 1])[0], f"x: {label_of(cae, index)}", target=scaled(112))
     found = [_directions(c.cache_key, index, c.model, x) for c in pair]
     with chart:
-        curves = {c.title: (f.values, s.mean_spectrum) for c, f, s in zip(pair, found, summaries)}
+        # at x, only the singular values above rounding: the rest would stretch the log axis to 1e-16
+        curves = {c.title: (f.values[:f.nonzero], s.mean_spectrum) for c, f, s in zip(pair, found, summaries)}
         st.plotly_chart(spectrum_figure(curves), key="contraction_spectrum", config={"displayModeBar": False})
-    for column, model_choice, directions, summary in zip(st.columns(2, gap="large"), pair, found, summaries):
+    for column, model_choice, directions in zip(st.columns(2, gap="large"), pair, found):
         with column:
-            _side(model_choice, directions, summary)
+            _side(model_choice, directions)
     st.caption(f"A small step δ in the input moves the code by about Jδ, J = ∂h/∂x. Along the direction vₖ (a unit-"
                f"length image) it moves by σₖ, J's k-th singular value. Mid-grey is 0, white positive, black "
                f"negative; a direction's sign is arbitrary (−vₖ moves the code as far). "
@@ -100,15 +102,16 @@ def shown_directions(nonzero: int, per_row: int = SHOWN) -> tuple[list[int], lis
     return list(range(per_row)), list(range(nonzero - per_row, nonzero))
 
 
-def _side(choice: ModelChoice, found: Directions, summary: Contraction) -> None:
+def _side(choice: ModelChoice, found: Directions) -> None:
     k = found.nonzero
-    rank = "" if k == len(found.values) else (f", the smallest above rounding: the code follows {k} of its "
-                                              f"{len(found.values)} directions here")
-    st.markdown(f"**{escape_md(choice.title)}** at this image: ‖J‖_F = **{float(found.values.norm()):.2f}**, "
-                f"σ₁ = **{float(found.values[0]):.2f}**, σ{subscript(k)} = **{float(found.values[k - 1]):.2g}**"
-                f"{rank} (mean over the {summary.images:,} held-out: ‖J‖_F {summary.mean_frobenius:.2f}, "
-                f"σ₁ {summary.mean_top:.2f})")
     top, bottom = shown_directions(k)
+    rank = "" if k == len(found.values) else (f" (the smallest above rounding: the code follows {k} of its "
+                                              f"{len(found.values)} directions here)")
+    smooth = neighbour_correlation(found.vectors[top].numpy())
+    st.markdown(f"**{escape_md(choice.title)}** at this image: ‖J‖_F = **{float(found.values.norm()):.2f}**, "
+                f"σ₁ = **{float(found.values[0]):.2f}** … σ{subscript(k)} = **{float(found.values[k - 1]):.2g}**"
+                f"{rank}. Neighbouring pixels of its {len(top)} most followed directions correlate "
+                f"**{smooth:+.2f}** (1: smooth strokes, 0: pixel noise).")
     pictures = signed_uint8(found.vectors[top + bottom].numpy())
     sigmas = [", ".join(f"{float(found.values[i]):.2g}" for i in part) for part in (top, bottom)]
     if bottom:
@@ -127,11 +130,12 @@ def spectrum_figure(curves: dict):
     fig = go.Figure()
     for (title, (at_x, mean)), colour in zip(curves.items(), ("#1f77b4", "#ff7f0e")):
         title = html.escape(title)  # plotly reads a little HTML in trace names
-        k = list(range(1, len(at_x) + 1))
-        fig.add_trace(go.Scatter(x=k, y=at_x.tolist(), name=f"{title}: at x", mode="lines",
-                                 line=dict(color=colour)))
-        fig.add_trace(go.Scatter(x=k, y=mean.tolist(), name=f"{title}: held-out mean", mode="lines",
+        fig.add_trace(go.Scatter(x=list(range(1, len(at_x) + 1)), y=at_x.tolist(), name=f"{title}: at x",
+                                 mode="lines", line=dict(color=colour)))
+        fig.add_trace(go.Scatter(x=list(range(1, len(mean) + 1)), y=mean.tolist(), name=f"{title}: held-out mean",
+                                 mode="lines",
                                  line=dict(color=colour, dash="dash")))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="k (largest first)",
-                      yaxis_title="σₖ", yaxis_type="log", legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
+                      yaxis_title="σₖ", yaxis_type="log", yaxis_exponentformat="power",
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
     return fig
