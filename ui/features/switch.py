@@ -94,6 +94,7 @@ def _side(choice: ModelChoice, off: tuple[int, ...], driven: tuple[int, ...]) ->
     st.markdown(switch_sentence(result, loss))
     scale = _change(result)[1]
     st.image(_strip_png(choice.cache_key, off, driven, x, result), output_format="PNG",
-             caption=f"{escape_md(choice.title)}: first {SHOWN} held-out images, as in (b); rows: {ROWS} (mid-grey "
-                     f"none, white brighter, black darker; the largest change here is ±{scale:.2f} in pixel value)")
+             caption=f"{escape_md(choice.title)}: held-out images 0–{SHOWN - 1}, those (b) shows; rows: {ROWS} "
+                     f"(mid-grey none, white brighter, black darker; the largest change here is ±{scale:.2f} in "
+                     f"pixel value)")
     st.caption(costs_sentence(_costs(choice.cache_key, model, x), loss))
