@@ -2,8 +2,9 @@
 
 Opens on the decoder columns (what each unit draws) with one measured sentence on why an untied encoder's rows look
 like noise; then question (a), tied (W′ = Wᵀ) against untied, on the shipped converged pair (ui/features/tied.py),
-and (b), decoding with f against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model
-picker is the left model here (ui/features/sidebar_link.py).
+the two models' cards with switching units off one click away (ui/features/switch.py), and (b), decoding with f
+against undoing the encoder with f⁻¹ (ui/features/questions.py). The sidebar's Model picker is the left model here
+(ui/features/sidebar_link.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from ui.features.plots import (ABOVE_COLOUR, BELOW_COLOUR, MAX_GRID_UNITS, TILE_
                                enlarge_picture, grid_columns, inverse_rgb, signed_uint8, unit_grid)
 from ui.features.questions import decodings_section, reactivation_section
 from ui.features.sidebar_link import LEFT_HELP, follow_sidebar, left_to_sidebar, sidebar_note
+from ui.features.switch import switch_section
 from ui.features.tied import tied_section
 from ui.legacy_pages import ensure_routed
-from ui.messages import escape_md
+from ui.messages import escape_md, subscript
 from ui.pictures import png_bytes, to_uint8, zoom_factor
 from ui.projector import cleared_slot, key_picture, presenting
 from ui.query import query_int, set_query, state_from_query
@@ -199,7 +201,7 @@ def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
             st.markdown(f"**{escape_md(choice.title)}, unit {i}**")
             pictures = unit_pictures(features, i)
             top, bottom = st.columns(2), st.columns(2)
-            top[0].image(pictures["encoder"], caption=f"encoder row w{_sub(i)}", output_format="PNG")
+            top[0].image(pictures["encoder"], caption=f"encoder row w{subscript(i)}", output_format="PNG")
             top[1].image(pictures["max_input"], output_format="PNG",
                          caption=f"max-activating input, hᵢ(x*) = {features.max_activation[i]:.3f}")
             bottom[0].image(pictures["decoded"], caption="decoded eᵢ with g", output_format="PNG")
@@ -212,10 +214,6 @@ def unit_view(choices: list[ModelChoice], feats: list[UnitFeatures]) -> None:
                 undefined = "n/a"
             st.markdown(f"‖wᵢ‖ = **{features.weight_norms[i]:.2f}** · cos(wᵢ, w′ᵢ) = "
                         f"**{features.cosine[i]:.2f}** · f⁻¹ undefined at **{undefined}** of pixels")
-
-
-def _sub(i: int) -> str:
-    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def main() -> None:
@@ -281,6 +279,7 @@ def model_body(choices: list[ModelChoice]) -> None:
     for column, choice, features in zip(st.columns(2), choices, feats):
         with column:
             model_card(choice, features)
+    switch_section(choices)
 
     decodings_section(choices)
     reactivation_section(choices)

@@ -1,4 +1,5 @@
-"""Latent manifold: walk the code space of the sidebar's model, interpolate, sample, and see a plain AE's holes.
+"""Latent manifold: walk the code space of the sidebar's model, interpolate, sample, see a plain AE's holes, and how a
+contractive encoder squeezes the space around an input (ui/latent/contraction.py).
 
 The Manifold tab centres on the latent plane (ui/latent/explore.py): it decodes under the pointer in the
 browser, and its pins and sliders rerun one fragment. Only the open tab runs (the tab is in the URL).
@@ -15,6 +16,7 @@ import torch
 from models.analysis.latent import traversal_codes
 from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
 from ui.latent.axis_labels import labelled_grid
+from ui.latent.contraction import CONTRACTION_TAB, contraction_tab
 from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show
 from ui.latent.holes import holes_tab
 from ui.latent.plots import dimension_spread, grid_axes
@@ -32,7 +34,7 @@ TRAVERSAL_STEPS = 11
 SAMPLE_COUNT = 32
 METHODS = {"linear": "linear", "slerp": "spherical (slerp)"}
 GRID_PX, STRIP_PX = 640, 84  # on-screen sizes the enlargement aims for
-TABS = ["Manifold", "Interpolation", "Samples from the prior", "Holes: AE vs VAE"]
+TABS = ["Manifold", "Interpolation", "Samples from the prior", "Holes: AE vs VAE", CONTRACTION_TAB]
 
 
 # --- cached arrays derived from a model, keyed by ModelChoice.cache_key ---------------------------------------
@@ -223,11 +225,14 @@ with user_errors("drawing the latent page"):
     codes = held_out_codes(choice)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     sections = (lambda: _manifold(choice, codes), lambda: _interpolation(choice, codes),
-                lambda: _samples(choice, codes), lambda: holes_tab(choice, grid_cells))
+                lambda: _samples(choice, codes), lambda: holes_tab(choice, grid_cells),
+                lambda: contraction_tab(choice))
     for number, (name, tab, section) in enumerate(zip(TABS, tabs, sections)):
         if tab.open:  # only the open tab runs
             with tab, user_errors(f"drawing the {name} tab"):
-                if number:  # the Manifold tab says this in its opening sentence and its "About" expander
+                # The Manifold tab says this in its opening sentence and its "About" expander; the Contraction tab
+                # compares two models of its own.
+                if number and name != CONTRACTION_TAB:
                     st.caption(codes_are(choice))
                 section()
 

@@ -24,6 +24,11 @@ def escape_md(text) -> str:
     return escaped.replace(":", ":\u200b")
 
 
+def subscript(number: int) -> str:
+    """A whole number in subscript digits, for names such as w₁₂ or σ₁₀₀ in a caption."""
+    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
 def show_error(exc: Exception) -> None:
     """A model-layer error (an AutoencoderError: it names the problem) as the user reads it."""
     st.error(escape_md(exc), icon=":material/error:")

@@ -59,8 +59,9 @@ def test_page_runs_for_every_single_layer_model_on_either_side(left):
     at = run_page(left=left, right=right)
     assert not at.error
     assert at.selectbox(key="left").value == left and at.selectbox(key="right").value == right
-    # per model: the decodings strip, the reactivation strip and the open tab's grid; then the enlarged unit
-    assert len(at.get("image")) == 2 * 3 + ENLARGED
+    # per model: the switched-units strip, the decodings strip, the reactivation strip and the open tab's grid;
+    # then the enlarged unit
+    assert len(at.get("image")) == 2 * 4 + ENLARGED
     assert url(at, "left") == left and url(at, "right") == right
 
 
@@ -115,7 +116,7 @@ def test_the_open_grid_tab_comes_from_the_url_and_only_it_is_drawn(view):
     assert at.session_state["tab"] == VIEWS[view]
     drawn = [v for v, phrase in TAB_PHRASES.items() if any(m.value.startswith(phrase) for m in at.markdown)]
     assert drawn == [view]  # this tab's explanation, no other tab's
-    assert len(at.get("image")) == 2 * 3 + ENLARGED  # and one grid per model
+    assert len(at.get("image")) == 2 * 4 + ENLARGED  # and one grid per model
     # the weight and decode tiles are stretched over a percentile range now, and the page says so
     explanation = next(m.value for m in at.markdown if m.value.startswith(TAB_PHRASES[view]))
     assert (TILE_STRETCH in explanation) == (view in ("encoder", "decoder", "decoded"))

@@ -57,6 +57,16 @@ def signed_uint8(images: np.ndarray) -> np.ndarray:
     return to_uint8((0.5 + 0.5 * array / np.where(scale > 1e-12, scale, 1.0))[:, None])  # N×1×H×W keeps N
 
 
+def change_rgb(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, float]:
+    """after − before as uint8 (N, H, W, 3) grey, mid-grey 0, white brighter, black darker, every image on one
+    scale (the largest |change| over them all, returned with it) so a small change looks small."""
+    change = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
+    change = change.mean(axis=1) if change.ndim == 4 else change
+    scale = float(np.abs(change).max()) if change.size else 0.0
+    grey = to_uint8((0.5 + 0.5 * change / (scale if scale > 1e-12 else 1.0))[:, None])
+    return np.repeat(grey[..., None], 3, axis=-1), scale
+
+
 def inverse_rgb(inverse: np.ndarray, undefined: np.ndarray) -> np.ndarray:
     """uint8 (N, H, W, 3): each f⁻¹ decode normalised over its defined pixels only (the clamped ones would
     swamp the scale), with undefined pixels painted: blue below f's range, orange above it."""
