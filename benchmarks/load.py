@@ -1,16 +1,21 @@
-"""A class on one server: S browser sessions on loopback, T of them training while the others explore the latent
-page. Every figure beside a reference measured in the same run.
+"""A class on one server or several: S browser sessions on loopback, T of them training while the others explore
+the latent page. Every figure beside a reference measured in the same run.
 
     .venv/bin/python benchmarks/load.py [--quick] [--sessions 20] [--trainers 5] [--pool process|thread]
+    .venv/bin/python benchmarks/load.py --queue-url local|redis://host:port/db [--servers 2] [--workers 2] ...
+
+Without --queue-url the app trains in its embedded queue (one server). With it, every server is pointed at that
+Redis (`local`: a redis-server of the benchmark's own on a loopback port) and --workers `python -m
+models.jobs.worker` processes train the runs; sessions are spread over --servers app servers in turn.
 
 1. Alone: the explorers step the z1 slider of /latent?model=mnist_vae2 with nothing training (the slider
-   reference), then one trainer trains the Train page's defaults with nobody else on the server (the run-time
+   reference), then one trainer trains the Train page's defaults with nobody else training (the run-time
    reference).
 2. The class: the T trainers press Train together (default settings) and the explorers keep stepping until every
    run has ended. Printed: failures (page errors, exceptions on a page, steps with no answer in 60 s, runs that
    did not end), each trainer's wait in the queue and run time (as its page says) and its wall time from the click
-   to the finished page, p50/p95 of a slider step (keydown → Python's answer reaches the plane), and the server's
-   RSS (its process and the pool's worker processes) over time.
+   to the finished page, p50/p95 of a slider step (keydown → Python's answer reaches the plane), and the memory of
+   the servers and of the processes that train (RSS of the servers; PSS of their children and of the workers).
 Target on the 2-core server: 0 failures, every run ends, slider p95 < 3 s.
 """
 
@@ -33,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import CHROMIUM, CHROMIUM_ARGS, percentile, rss_megabytes, serve, wait_healthy  # noqa: E402
 from benchmarks.latency import CAPTION, PROBE_JS, Target, open_target  # noqa: E402
+from benchmarks.services import redis_server, workers  # noqa: E402
+from models.jobs.sizing import available_cpus  # noqa: E402
 
 STEP_TIMEOUT_MS = 60_000
 PROMISE = re.compile(r"should take about ([0-9.]+) s once they start")
@@ -84,18 +91,23 @@ def pss_megabytes(pid: int) -> float:
 
 
 class MemorySampler(threading.Thread):
-    """RSS of the server and PSS of its pool's processes, twice a second, with the phase it was taken in."""
+    """RSS of the servers, and PSS of the processes that train (the servers' children, the workers and theirs),
+    twice a second, with the phase it was taken in."""
 
-    def __init__(self, pid: int):
+    def __init__(self, servers: list[int], workers: list[int] = ()):
         super().__init__(daemon=True)
-        self.pid, self.samples, self.phase, self.stopped = pid, [], "start", threading.Event()
+        self.servers, self.workers = servers, list(workers)
+        self.samples, self.phase, self.stopped = [], "start", threading.Event()
         self.start_time = time.monotonic()
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
             with contextlib.suppress(OSError, ValueError):
-                pool = sum(pss_megabytes(p) for p in descendants(self.pid))
-                self.samples.append((time.monotonic() - self.start_time, self.phase, rss_megabytes(self.pid), pool))
+                trainers = [p for pid in self.servers for p in descendants(pid)]
+                trainers += [p for pid in self.workers for p in [pid, *descendants(pid)]]
+                pool = sum(pss_megabytes(p) for p in trainers)
+                server = sum(rss_megabytes(pid) for pid in self.servers)
+                self.samples.append((time.monotonic() - self.start_time, self.phase, server, pool))
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
@@ -160,7 +172,7 @@ def step_round(explorers: list[Target], into: list[float]) -> int:
     return failed
 
 
-def run_class(url: str, memory: MemorySampler, sessions: int, trainers: int, rounds: int,
+def run_class(urls: list[str], memory: MemorySampler, sessions: int, trainers: int, rounds: int,
               timeout: float) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -169,14 +181,15 @@ def run_class(url: str, memory: MemorySampler, sessions: int, trainers: int, rou
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             new = lambda: browser.new_context(viewport={"width": 1280, "height": 720})  # noqa: E731
-            explorers = [Target(f"explorer {i}", f"{url}/latent?model=mnist_vae2") for i in range(sessions - trainers)]
+            explorers = [Target(f"explorer {i}", f"{urls[i % len(urls)]}/latent?model=mnist_vae2")
+                         for i in range(sessions - trainers)]
             for target in explorers:
                 open_target(new(), target)
                 target.page.wait_for_function("() => window.__aex && window.__aex.planes.size > 0", timeout=90_000)
                 target.slider.focus()
             class_trainers = [Trainer(f"trainer {i + 1}") for i in range(trainers)]
-            for trainer in class_trainers:
-                open_trainer(new(), url, trainer)
+            for i, trainer in enumerate(class_trainers):
+                open_trainer(new(), urls[(i + sessions - trainers) % len(urls)], trainer)
             reference = Trainer("alone", page=class_trainers[0].page)  # trainer 1 trains alone first
 
             memory.phase = "alone"
@@ -219,12 +232,11 @@ def run_class(url: str, memory: MemorySampler, sessions: int, trainers: int, rou
 
 
 # --- report -----------------------------------------------------------------------------------------------------
-def report(result: dict, memory: MemorySampler, sessions: int, pool: str) -> int:
+def report(result: dict, memory: MemorySampler, sessions: int, engine: str) -> int:
     reference, trainers = result["reference"], result["trainers"]
     failures = result["failed_steps"] + result["page_errors"] + sum(len(t.errors) for t in [reference, *trainers])
-    print(f"A class on one server: {sessions} sessions, {len(trainers)} training the Train page's defaults at once, "
-          f"{sessions - len(trainers)} stepping the latent page's z1 slider ({pool} pool, "
-          f"{os.cpu_count()} cores)\n")
+    print(f"A class on {engine}: {sessions} sessions, {len(trainers)} training the Train page's defaults at once, "
+          f"{sessions - len(trainers)} stepping the latent page's z1 slider ({os.cpu_count()} cores)\n")
     print(f"failures: {failures} (steps with no answer {result['failed_steps']}, explorer page errors "
           f"{result['page_errors']}, trainer errors {sum(len(t.errors) for t in [reference, *trainers])})")
     for trainer in [reference, *trainers]:
@@ -246,16 +258,16 @@ def report(result: dict, memory: MemorySampler, sessions: int, pool: str) -> int
             print(f"{label:>40} {len(values):>6} {statistics.median(values):>7.0f} {percentile(values, 0.95):>7.0f} "
                   f"{percentile(values, 0.95) / percentile(a, 0.95):>16.2f}")
     print("   target: 0 failures, every run ends, slider p95 < 3 s\n")
-    print("server memory over time (MB: the server's RSS, and its pool's processes' PSS; the largest in each "
+    print("memory over time (MB: the servers' RSS, and the PSS of the processes that train; the largest in each "
           "5-second slice)")
-    print(f"{'t s':>6} {'phase':>7} {'server':>7} {'pool':>7}")
+    print(f"{'t s':>6} {'phase':>7} {'servers':>7} {'trainers':>8}")
     slices: dict[int, tuple] = {}
     for t, phase, server, pool_mb in memory.samples:
         key = int(t // 5)
         old = slices.get(key)
         slices[key] = (key * 5, phase, max(server, old[2] if old else 0), max(pool_mb, old[3] if old else 0))
     for start, phase, server, pool_mb in slices.values():
-        print(f"{start:>6} {phase:>7} {server:>7.0f} {pool_mb:>7.0f}")
+        print(f"{start:>6} {phase:>7} {server:>7.0f} {pool_mb:>8.0f}")
     return 1 if failures else 0  # a failure is the benchmark's verdict, whatever the timings
 
 
@@ -265,24 +277,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--trainers", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=10, help="slider rounds at least, in each phase")
-    parser.add_argument("--pool", choices=["process", "thread"], default="process")
+    parser.add_argument("--pool", choices=["process", "thread"], default="process", help="the embedded queue's kind")
+    parser.add_argument("--queue-url", default=None, help="train through this Redis (local: start one here)")
+    parser.add_argument("--servers", type=int, default=None, help="app servers (default 2 with --queue-url, else 1)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes with --queue-url")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for the runs to end")
     args = parser.parse_args(argv)
     if args.quick:
         args.sessions, args.trainers, args.rounds, args.timeout = 3, 1, 2, 300.0
-    os.environ["AEX_TRAIN_POOL"] = args.pool  # the server inherits it: models.jobs.pool_settings
-    with tempfile.TemporaryDirectory(prefix="load_") as tmp, serve(ROOT / "app.py", Path(tmp) / "app.log") as (
-            process, url):
-        wait_healthy(process, url, Path(tmp) / "app.log")
-        memory = MemorySampler(process.pid)
+    servers = args.servers or (2 if args.queue_url else 1)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load_")))
+        env = {"AEX_TRAIN_POOL": args.pool}
+        worker_pids: list[int] = []
+        if args.queue_url:
+            url = stack.enter_context(redis_server()) if args.queue_url == "local" else args.queue_url
+            env = {"AEX_QUEUE_URL": url}
+            threads = max(1, available_cpus() // args.workers)  # as `--workers N` would share the cores
+            procs = stack.enter_context(workers(url, args.workers, log_name="load-workers.log", threads=threads))
+            worker_pids = [p.pid for p in procs]
+            engine = (f"{servers} servers sharing one Redis queue with {args.workers} worker"
+                      f"{'s' if args.workers > 1 else ''}")
+        else:
+            engine = f"one server, its embedded queue ({args.pool}es)"
+        os.environ.update(env)  # the servers inherit it: models.jobs.open_queue
+        started = [stack.enter_context(serve(ROOT / "app.py", tmp / f"app-{i}.log")) for i in range(servers)]
+        for i, (process, url) in enumerate(started):
+            wait_healthy(process, url, tmp / f"app-{i}.log")
+        memory = MemorySampler([process.pid for process, _ in started], worker_pids)
         memory.start()
         try:
-            result = run_class(url, memory, args.sessions, args.trainers, args.rounds, args.timeout)
+            result = run_class([url for _, url in started], memory, args.sessions, args.trainers, args.rounds,
+                               args.timeout)
         finally:
             memory.stopped.set()
-        code = report(result, memory, args.sessions, args.pool)
+        code = report(result, memory, args.sessions, engine)
         if any(t.errors for t in [result["reference"], *result["trainers"]]):
-            print("\nthe server's log, last lines:\n" + (Path(tmp) / "app.log").read_text()[-3000:])
+            for i in range(servers):
+                print(f"\nserver {i}'s log, last lines:\n" + (tmp / f"app-{i}.log").read_text()[-3000:])
     if args.quick:
         print("quick mode: 3 sessions, 1 trainer; the figures mean little")
     return code

@@ -53,14 +53,14 @@ def _wait_for_port(proc: subprocess.Popen, port: int, timeout: float = 20.0) -> 
 
 
 def start_worker(url: str, queue: str | None = None, preload: bool = True, log_name: str | None = None,
-                 threads: int | None = None) -> subprocess.Popen:
+                 threads: int = 1) -> subprocess.Popen:
     """One `python -m models.jobs.worker --workers 1`, in its own process group; its log goes to
-    test-artifacts/<log_name> (or nowhere)."""
+    test-artifacts/<log_name> (or nowhere). One torch thread by default: several workers share this machine's
+    cores, and torch's OpenMP threads crawl when there are more of them than cores."""
     args = [sys.executable, "-m", "models.jobs.worker", "--workers", "1"]
     args += (["--queue", queue] if queue else []) + ([] if preload else ["--no-preload"])
     env = {**os.environ, "AEX_QUEUE_URL": url, "PYTHONUNBUFFERED": "1"}
-    if threads:
-        env["AEX_TORCH_THREADS"] = str(threads)
+    env["AEX_TORCH_THREADS"] = str(threads)
     out = subprocess.DEVNULL
     if log_name:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -76,8 +76,9 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def workers(url: str, count: int, queue: str | None = None, preload: bool = True, log_name: str | None = None):
-    procs = [start_worker(url, queue, preload, log_name) for _ in range(count)]
+def workers(url: str, count: int, queue: str | None = None, preload: bool = True, log_name: str | None = None,
+            threads: int = 1):
+    procs = [start_worker(url, queue, preload, log_name, threads) for _ in range(count)]
     try:
         yield procs
     finally:

@@ -30,8 +30,17 @@ def two_servers():
         yield url, one, two
 
 
+HIDDEN = "64"  # a small model, so that 50 epochs end well within the run cap on a busy 2-core machine
+TITLE = f"Dense AE, latent 2, hidden {HIDDEN}"
+
+
+def train(page, epochs: int) -> None:
+    page.get_by_role("textbox", name="Hidden sizes").fill(HIDDEN)
+    press_train(page, epochs)
+
+
 def last_run(page, timeout: float) -> str:
-    page.get_by_text("Last run: Dense AE, latent 2, hidden 256").first.wait_for(timeout=timeout)
+    page.get_by_text(f"Last run: {TITLE}").first.wait_for(timeout=timeout)
     wait_idle(page)
     assert_no_exception(page, "train after the run")
     return page.locator('[data-testid="stAlert"]').first.inner_text()
@@ -43,10 +52,10 @@ def test_two_servers_share_one_queue_and_a_killed_worker_costs_one_run(browser, 
     first_context, first = open_train(browser, one, SIZE)
     second_context, second = open_train(browser, two, SIZE)
     try:
-        press_train(first, epochs=50)
-        first.get_by_text("Training Dense AE, latent 2, hidden 256").first.wait_for(timeout=60_000)
+        train(first, epochs=50)
+        first.get_by_text(f"Training {TITLE}").first.wait_for(timeout=60_000)
         first.get_by_text("epoch").first.wait_for(timeout=60_000)
-        press_train(second, epochs=2)
+        train(second, epochs=2)
         queue = second.locator('[data-testid="stAlert"]').filter(has_text="you are number 1 in the queue").first
         queue.wait_for(timeout=60_000)
         assert "the class's training queue trains 1 run at a time (1 training now)" in queue.inner_text()
@@ -56,10 +65,10 @@ def test_two_servers_share_one_queue_and_a_killed_worker_costs_one_run(browser, 
         assert "in the queue" in last_run(second, 120_000)  # it waited for server 1's run, and says so
 
         # The worker dies with its whole process group while server 1's student trains.
-        press_train(first, epochs=50)
+        train(first, epochs=50)
         first.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
         first.wait_for_timeout(1500)
-        press_train(second, epochs=1)  # waits behind it
+        train(second, epochs=1)  # waits behind it
         second.locator('[data-testid="stAlert"]').filter(has_text="you are number 1 in the queue").first.wait_for(
             timeout=60_000)
         kill_group(worker)

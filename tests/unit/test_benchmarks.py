@@ -25,7 +25,7 @@ EXPECTED = {
     "latency.py": ["Hover → decoded pixels drawn", "frames sent", "floor: bare fragment image", "/ floor",
                    "A class at once", "quick mode"],
     "upload_scoring.py": ["bounded score", "every image", "quick mode"],
-    "load.py": ["failures: 0 (", "every run ended: True", "while the class trains", "server memory", "quick mode"],
+    "load.py": ["failures: 0 (", "every run ended: True", "while the class trains", "memory over time", "quick mode"],
 }
 SHARED = {"harness.py", "services.py", "__init__.py"}  # what the scripts import, not a benchmark
 IN_THE_BROWSER = {"latency.py", "load.py", "startup.py"}  # their quick modes start servers and Chromium
@@ -47,6 +47,18 @@ def test_quick_mode_runs(script):
                           timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     for text in EXPECTED.get(script.name, []):
+        assert text in done.stdout, (text, done.stdout[-2000:])
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_load_benchmark_runs_a_class_through_redis_in_quick_mode():
+    """load.py --queue-url local: two app servers, a redis-server of its own, two workers."""
+    done = subprocess.run([sys.executable, "benchmarks/load.py", "--quick", "--queue-url", "local"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for text in ["2 servers sharing one Redis queue with 2 workers", *EXPECTED["load.py"]]:
         assert text in done.stdout, (text, done.stdout[-2000:])
 
 
