@@ -111,6 +111,7 @@ class TrainingRun:
     refused: str | None = None  # why the trained model was not kept (codes no page can draw)
     failed: bool = False
     model: Autoencoder | None = None
+    delay_sent: float = 0.0  # the delay after every batch last asked of the job (0: real time)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _packed: tuple | None = None  # (frame, its payload): a redraw without a new frame packs nothing
 
@@ -198,6 +199,24 @@ class TrainingRun:
     def snapshot(self) -> tuple[list[dict], list[dict], list[Frame], Frame | None]:
         with self._lock:
             return self.points, self.curve, self.frames, self.latest
+
+    def batches_done(self) -> int:
+        """Optimiser steps taken so far, from whichever report is newest: the job's progress, its newest loss
+        point or frame (a queue may thin out progress reports; a paused job sends a frame after each step)."""
+        batches = (self.start or {}).get("batches", 1)
+        points, _, _, latest = self.snapshot()
+        fractions = [self.job.progress * self.train_config.epochs if self.job is not None else 0.0]
+        fractions += [points[-1]["epoch"]] if points else []
+        fractions += [latest.epoch] if latest is not None and not latest.label else []  # labelled: whole epochs
+        return round(max(fractions) * batches)
+
+    def batch_counter(self) -> tuple[int, int, int]:
+        """(epoch, batch, batches) of the newest step: (1, 0, n) before the first, (1, n, n) at epoch 1's end."""
+        batches = (self.start or {}).get("batches", 1)
+        done = self.batches_done()
+        if done == 0:
+            return 1, 0, batches
+        return (done - 1) // batches + 1, (done - 1) % batches + 1, batches
 
     def labels(self) -> np.ndarray | None:
         if self.data.test_labels is None or self.start is None:
