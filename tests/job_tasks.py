@@ -44,3 +44,15 @@ def until_stopped(ctx) -> dict:
 
 def sends_a_set(ctx) -> None:
     ctx.emit("bad", {1, 2})
+
+
+def stepper(ctx, steps: int, seconds: float) -> dict:
+    """`steps` steps of `seconds` each, numbered in a message after each; asks should_stop between steps (where
+    pause, step and delay are obeyed)."""
+    done = 0
+    for done in range(1, steps + 1):
+        time.sleep(seconds)
+        ctx.emit("step", done)
+        if ctx.should_stop():
+            break
+    return {"steps": done, "capped": ctx.capped, "cancelled": ctx.cancelled}

@@ -15,7 +15,7 @@ from typing import Any
 
 LOG = logging.getLogger("autoencoder_explorer")
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-STARTED, PROGRESS, END = "_started", "_progress", "_end"  # the engine's own message kinds
+STARTED, PROGRESS, PAUSED, END = "_started", "_progress", "_paused", "_end"  # the engine's own message kinds
 WORKER_STOPPED = "the worker running your model stopped"
 QUEUE_LOST = "the training queue stopped answering"
 
@@ -46,6 +46,7 @@ class Job:
     error: str | None = None
     stop_requested: bool = False
     worker_pid: int | None = None  # the process that runs it, once it has started (tests kill it)
+    paused: bool = False  # as its worker last said
     _done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -133,6 +134,8 @@ class JobQueue:
                 job.worker_pid = (payload or {}).get("pid")
         elif kind == PROGRESS:
             job.progress = min(max(float(payload), 0.0), 1.0)
+        elif kind == PAUSED:
+            job.paused = bool(payload)
         elif kind == END:
             return payload
         elif job.on_message is not None:

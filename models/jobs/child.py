@@ -3,19 +3,20 @@
 It is a fresh Python started by subprocess, not a multiprocessing child, so it never imports the server's
 __main__ (Streamlit runs each page script as __main__) and nothing of multiprocessing needs patching. It warms up
 (imports torch and the training code) while it waits, reads one job from stdin, and writes the job's messages to
-stdout as frames of models.jobs.wire. Any byte on stdin after the job, or stdin closing (the server gone), asks
-the job to stop. Its stdout carries frames only: anything printed goes to stderr, the server's log.
+stdout as frames of models.jobs.wire. After the job, stdin carries control lines (pause, resume, step, delay, stop);
+stdin closing (the server gone) stops the job too. Its stdout carries frames only: anything printed goes to stderr, the server's log.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import threading
 
 from models.jobs import wire
-from models.jobs.runner import execute, prepare_worker
+from models.jobs.runner import Control, execute, prepare_worker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,10 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     data = wire.read_frame(source)
     if data is None:  # the server stopped before giving this worker a job
         return 0
-    stop = threading.Event()
+    stop, control = threading.Event(), Control()
+    lines = io.BufferedReader(source)  # the spec was read exactly: nothing of the control lines is lost
 
     def watch() -> None:
-        source.read(1)  # a byte (stop) or the end of stdin (the server is gone)
+        for line in lines:  # control lines until "stop" or the end of stdin (the server is gone)
+            if not control.apply(line.decode(errors="replace")):
+                break
         stop.set()
 
     threading.Thread(target=watch, daemon=True).start()
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             wire.write_frame(out, frame)
 
     try:
-        execute(wire.loads(data), send, stop.is_set)
+        execute(wire.loads(data), send, stop.is_set, lambda: control)
     except (BrokenPipeError, OSError):  # the server went away: nobody is left to tell
         return 1
     return 0

@@ -30,25 +30,31 @@ from models.jobs.base import (
     QueueFull,
     task_name,
 )
-from models.jobs.runner import execute
+from models.jobs.runner import MAX_WATCHING, Control, control_lines, execute
 
 ROOT = Path(__file__).resolve().parents[2]  # the children import models from here, whatever the cwd
-KILL_GRACE = 30.0  # seconds past the time cap before a job that does not stop is killed
+KILL_GRACE = 30.0  # seconds past the time cap (and its watching allowance) before a job that does not stop is killed
 
 
 class _Running:
-    """A job in a slot: its child (None in thread mode)."""
+    """A job in a slot: its child (None in thread mode), told control lines on its stdin once its spec is there
+    (a line written before the spec would break the spec's frame)."""
 
     def __init__(self, job: Job, proc: subprocess.Popen | None):
         self.job, self.proc = job, proc
-        self._stopped = False
+        self.ready = False  # the spec has been written
+        self._stop_sent = False
 
     def stop(self) -> None:
-        if self.proc is None or self._stopped:
+        if self.ready and not self._stop_sent:
+            self._stop_sent = True
+            self.send(["stop"])
+
+    def send(self, lines: list[str]) -> None:
+        if self.proc is None or not lines or not self.ready:
             return
-        self._stopped = True
         try:
-            self.proc.stdin.write(b"s")
+            self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
             self.proc.stdin.flush()
         except (OSError, ValueError):  # already gone
             pass
@@ -67,6 +73,7 @@ class EmbeddedQueue(JobQueue):
         self._ready = threading.Condition(self._lock)
         self._closed = False
         self._children: set[subprocess.Popen] = set()
+        self._controls: dict[str, Control] = {}  # each job's control state as asked (thread mode reads it)
         for slot in range(self.workers):
             threading.Thread(target=self._slot, name=f"aex-job-slot-{slot}", daemon=True).start()
 
@@ -97,9 +104,23 @@ class EmbeddedQueue(JobQueue):
                 self._waiting.remove(waiting)
             running = self._running.get(job.id)
         if waiting is not None:
+            with self._lock:
+                self._controls.pop(job.id, None)
             self._finish(job, CANCELLED)
         elif running is not None:
             running.stop()
+
+    def control(self, job: Job, paused: bool | None = None, step: bool = False, delay: float | None = None) -> None:
+        """Pause or resume after the current step, one step while paused, a delay after every step; what is asked
+        before the job starts applies from its first step."""
+        lines = control_lines(paused, step, delay)
+        with self._lock:
+            state = self._controls.setdefault(job.id, Control())
+            for line in lines:
+                state.apply(line)
+            running = self._running.get(job.id)
+        if running is not None:
+            running.send(lines)
 
     def position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 for the one after…; None once it runs or has ended."""
@@ -161,6 +182,7 @@ class EmbeddedQueue(JobQueue):
             finally:
                 with self._lock:
                     self._running.pop(job.id, None)
+                    self._controls.pop(job.id, None)
                 if proc is not None:
                     _close(proc, wait=5.0)
                     self._children.discard(proc)
@@ -184,11 +206,16 @@ class EmbeddedQueue(JobQueue):
             wire.write_frame(proc.stdin, data)
         except (OSError, ValueError):
             proc = None
-        if job.stop_requested:
-            running.stop()
+        with self._lock:  # what was asked while it waited, then what is asked from now on
+            running.ready = proc is not None
+            asked = self._controls.get(job.id)
+            if asked is not None:
+                running.send(control_lines(asked.paused or None, False, asked.delay or None) + ["step"] * asked.steps)
+            if job.stop_requested:
+                running.stop()
         watchdog = None
         if self.time_cap is not None and proc is not None:
-            watchdog = threading.Timer(self.time_cap + KILL_GRACE, proc.kill)
+            watchdog = threading.Timer(self.time_cap + MAX_WATCHING + KILL_GRACE, proc.kill)
             watchdog.daemon = True
             watchdog.start()
         outcome = None
@@ -209,7 +236,9 @@ class EmbeddedQueue(JobQueue):
             if result is not None:
                 outcome.append(result)
 
-        execute(wire.loads(data), send, lambda: job.stop_requested)
+        with self._lock:
+            control = self._controls.setdefault(job.id, Control())
+        execute(wire.loads(data), send, lambda: job.stop_requested, lambda: control)
         self._end(job, outcome[0] if outcome else None)
 
     def _handle(self, job: Job, frame: bytes) -> dict | None:

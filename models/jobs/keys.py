@@ -27,6 +27,9 @@ class Keys:
     def stop(self, jid: str) -> str:  # set when someone asks the job to stop
         return f"aex:{self.queue}:stop:{jid}"
 
+    def control(self, jid: str) -> str:  # list of control lines (pause, resume, step, delay), in the order asked
+        return f"aex:{self.queue}:control:{jid}"
+
     def alive(self, jid: str) -> str:  # the running job's heartbeat
         return f"aex:{self.queue}:alive:{jid}"
 

@@ -42,6 +42,7 @@ from models.jobs.base import (
     task_name,
 )
 from models.jobs.keys import QUEUE_NAME, TTL, Keys
+from models.jobs.runner import MAX_WATCHING, control_lines
 
 LOST_AFTER = 20.0  # seconds without Redis before this server's jobs are given up
 CHECK_SECONDS = 1.0  # how often the listener looks at its jobs' RQ status and heartbeats
@@ -115,7 +116,7 @@ class RedisQueue(JobQueue):
             with self._lock:
                 self._jobs[job.id] = job
                 self._cursor[job.id] = b"0-0"
-            timeout = int(self.time_cap or TTL) + KILL_GRACE
+            timeout = int((self.time_cap or TTL) + MAX_WATCHING) + KILL_GRACE
             self.queue.enqueue_call("models.jobs.rq_task.perform", args=(self.keys.queue, job.id), job_id=job.id,
                                     timeout=timeout, result_ttl=60, failure_ttl=TTL, ttl=TTL,
                                     description=f"training run {owner}")
@@ -140,6 +141,16 @@ class RedisQueue(JobQueue):
             if rq_job.get_status() == JobStatus.QUEUED:
                 rq_job.cancel()
                 self._finish(job, CANCELLED)
+
+    def control(self, job: Job, paused: bool | None = None, step: bool = False, delay: float | None = None) -> None:
+        """Pause, resume, one step, a delay after each step: lines its worker reads, from whichever server."""
+        lines = control_lines(paused, step, delay)
+        if lines:
+            with self._guard():
+                pipe = self.redis.pipeline()
+                pipe.rpush(self.keys.control(job.id), *lines)
+                pipe.expire(self.keys.control(job.id), TTL)
+                pipe.execute()
 
     def position(self, job: Job) -> int | None:
         if job.state != QUEUED or job.finished or job.stop_requested:

@@ -13,10 +13,11 @@ from rq import get_current_job
 from models.jobs import wire
 from models.jobs.base import PROGRESS
 from models.jobs.keys import ALIVE_EVERY, ALIVE_TTL, MAX_STREAM, TTL, Keys
-from models.jobs.runner import execute, prepare_worker
+from models.jobs.runner import Control, execute, prepare_worker
 
 THREADS_ENV = "AEX_TORCH_THREADS"  # set by models.jobs.worker: this worker's share of the machine's cores
 STOP_CHECK_SECONDS = 0.2
+CONTROL_SECONDS = 0.05  # control lines are read this often (a step while paused waits at most this)
 PROGRESS_SECONDS = 0.2  # progress goes to the stream at most this often (a step may take a millisecond)
 
 
@@ -59,8 +60,18 @@ def perform(queue: str, jid: str) -> None:
             stopped[0] = bool(redis.exists(keys.stop(jid)))
         return stopped[0]
 
+    control, read, polled = Control(), [0], [0.0]
+
+    def current() -> Control:
+        if time.monotonic() - polled[0] >= CONTROL_SECONDS:
+            polled[0] = time.monotonic()
+            for line in redis.lrange(keys.control(jid), read[0], -1):
+                control.apply(line.decode(errors="replace"))
+                read[0] += 1
+        return control
+
     try:
-        execute(wire.loads(data), send, stop_flag)
+        execute(wire.loads(data), send, stop_flag, current)
     finally:
         done.set()
         pipe = redis.pipeline()

@@ -144,6 +144,8 @@ class Frames:
         self.frame_cost = 0.0
         self.previous = (0, 0.0, 0)  # (epoch, loss total, images) at the last point
         self.directions: torch.Tensor | None = None  # PC1-PC2 of the last frame, to keep their signs
+        self.last_step: tuple[float, float] | None = None  # (epoch, seconds) of the newest step
+        ctx.on_pause = self.on_pause
         self.frames_sent = 0  # a decoder over 1 MB even in float16 sends its weights with one frame in k
         program = decoder_program(model, with_weights=False)
         ctx.emit("start", {"indices": pick.numpy(), "ops": program.ops, "latent": program.latent,
@@ -155,7 +157,9 @@ class Frames:
         seen = min(batch * self.spec.train_config.batch_size, len(self.spec.data.train))
         total = stats["train_loss"] * seen
         self.ctx.progress(((epoch - 1) * self.batches + batch) / (self.spec.train_config.epochs * self.batches))
-        if now - self.last_point >= self.spec.step_seconds or batch == self.batches:
+        self.last_step = (epoch - 1 + batch / self.batches, stats["seconds"])
+        stepping = self.ctx.paused  # one step while paused: the class watches every one
+        if stepping or now - self.last_point >= self.spec.step_seconds or batch == self.batches:
             last_epoch, last_total, last_seen = self.previous
             if last_epoch != epoch:
                 last_total, last_seen = 0.0, 0
@@ -163,8 +167,13 @@ class Frames:
                 self.ctx.emit("step", {"epoch": epoch - 1 + batch / self.batches, "seconds": stats["seconds"],
                                        "train_loss": (total - last_total) / (seen - last_seen)})
             self.previous, self.last_point = (epoch, total, seen), now
-        if now - self.last_frame >= max(self.spec.frame_seconds, min(2 * self.frame_cost, 1.0)):
-            self.frame(epoch - 1 + batch / self.batches, stats["seconds"])
+        if stepping or now - self.last_frame >= max(self.spec.frame_seconds, min(2 * self.frame_cost, 1.0)):
+            self.frame(*self.last_step)
+
+    def on_pause(self) -> None:
+        """A pause begins: draw the model as it is now, so the plane shows where training stopped."""
+        if self.last_step is not None:
+            self.frame(*self.last_step)
 
     def on_epoch(self, stats: dict) -> None:
         best = stats.get("best_epoch") == stats["epoch"]

@@ -189,3 +189,48 @@ def test_the_queue_learns_seconds_per_unit_of_work_from_finished_jobs(make_queue
     rate = done.runtime / (0.25 * max(done.progress, 0.05))
     assert queue.seconds_per_work == pytest.approx(1.0 + 0.3 * (rate - 1.0))
     assert queue.expected_seconds(2.0) == pytest.approx(2 * queue.seconds_per_work)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pause_one_step_resume_and_a_delay_per_step(make_queue, backend):
+    queue = make_queue(backend, 1)
+    record = Recorder()
+    job = queue.submit(tasks.stepper, 10_000, 0.005, on_message=record)
+    wait_for(lambda: len(record.of("step")) >= 3)
+    queue.control(job, paused=True)
+    wait_for(lambda: job.paused)
+    paused_at = len(record.of("step"))
+    time.sleep(0.5)
+    assert len(record.of("step")) == paused_at  # nothing moves while paused
+    queue.control(job, step=True)
+    wait_for(lambda: len(record.of("step")) == paused_at + 1)
+    time.sleep(0.4)
+    assert len(record.of("step")) == paused_at + 1 and job.paused  # exactly one step, then paused again
+    queue.control(job, step=True)
+    queue.control(job, step=True)
+    wait_for(lambda: len(record.of("step")) == paused_at + 3)
+    time.sleep(0.4)
+    assert len(record.of("step")) == paused_at + 3
+    queue.control(job, paused=False, delay=0.15)  # resume, slowed down for a class to watch
+    wait_for(lambda: not job.paused and len(record.of("step")) >= paused_at + 6)
+    times = [t for k, _, t in record.messages if k == "step"][-3:]
+    assert min(np.diff(times)) >= 0.12
+    queue.control(job, delay=0)
+    wait_for(lambda: len(record.of("step")) >= paused_at + 40)  # real time again
+    queue.cancel(job)
+    assert job.wait(60) and job.state == DONE and job.result["cancelled"]
+    assert record.of("step") == list(range(1, job.result["steps"] + 1))  # every step once, in order
+
+
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_time_spent_paused_does_not_count_against_the_time_cap(make_queue, backend):
+    queue = make_queue(backend, 1, time_cap=1.0)
+    record = Recorder()
+    job = queue.submit(tasks.stepper, 10_000, 0.01, on_message=record)
+    queue.control(job, paused=True)  # asked while it waits: it pauses after its first step
+    wait_for(lambda: job.paused)
+    time.sleep(1.5)  # longer than the cap
+    assert not job.finished
+    queue.control(job, paused=False)
+    assert job.wait(60) and job.result["capped"] and job.runtime >= 2.0
+    assert job.result["steps"] >= 40  # it trained about a second after the pause

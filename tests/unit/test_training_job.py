@@ -151,3 +151,35 @@ def test_a_runs_spec_sends_bundled_data_by_name_and_other_data_as_uint8(mnist):
     by_name["data"]["train"] = 10  # a worker whose bundled set differs from the app's
     with pytest.raises(ConfigError, match="install the same version"):
         TrainSpec.from_wire(by_name)
+
+
+def test_a_paused_run_sends_a_frame_for_each_single_step(mnist):
+    """Pause, then three single steps: each step's frame is one batch further on (batch 64 of 600 images: 10
+    batches an epoch), and the loss curve gets a point per step."""
+    import time
+
+    spec = TrainSpec(ModelConfig(hidden=(16,)), TrainConfig(epochs=50, batch_size=64), mnist, frame_seconds=60.0,
+                     step_seconds=60.0)
+    queue = EmbeddedQueue(1, "thread")
+    record = Recorder()
+    try:
+        job = queue.submit(train_job, spec.to_wire(), on_message=record)
+        queue.control(job, paused=True)  # from its first step
+        deadline = time.monotonic() + 60
+        while not job.paused and time.monotonic() < deadline:
+            time.sleep(0.02)
+        frames_then = len(record.of("frame"))
+        for _ in range(3):
+            queue.control(job, step=True)
+            while len(record.of("frame")) == frames_then and time.monotonic() < deadline:
+                time.sleep(0.02)
+            frames_then = len(record.of("frame"))
+            time.sleep(0.2)
+            assert len(record.of("frame")) == frames_then  # one frame a step, then it waits
+        epochs = [f["epoch"] for f in record.of("frame")][-4:]  # the pause's frame and three steps
+        assert np.diff(epochs) == pytest.approx([0.1, 0.1, 0.1])
+        assert [round(p["epoch"], 6) for p in record.of("step")][-3:] == [round(e, 6) for e in epochs[1:]]
+        queue.cancel(job)
+        assert job.wait(60) and job.state == DONE
+    finally:
+        queue.shutdown()
