@@ -21,6 +21,7 @@ from ui.legacy_pages import ensure_routed
 from ui.projector import presenting
 from ui.messages import escape_md, user_errors
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, trained_models
+from ui.train.controls import sync_speed
 from ui.train.fields import training_form
 from ui.train.form import (MAX_EPOCHS, MAX_SECONDS, TrainForm, accept_checkpoint_upload, build_configs, check_size,
                            cli_command, describe, epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
@@ -102,6 +103,7 @@ def start_run(form: TrainForm, upload) -> bool:
                  icon=":material/cloud_off:")
         return False
     st.session_state.setdefault(GUARD_KEY, SessionGuard()).watch(training_pool(), run.job)
+    sync_speed(run)  # the session's speed from the run's first step
     st.session_state[RUN_KEY] = run
     return True
 

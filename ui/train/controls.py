@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from models.jobs import RUNNING, QueueUnavailable
+from models.jobs import QueueUnavailable
 from ui.train.runs import TrainingRun, training_pool
 
 SPEEDS = {"real time": 0.0, "slow": 0.1, "very slow": 0.5}  # seconds of delay after every batch
@@ -44,11 +44,13 @@ def _settle(done) -> None:
 
 def pause(run: TrainingRun) -> None:
     if _control(run.job, paused=True):
+        run.pause_asked = True
         _settle(lambda: run.job.paused or run.job.finished)
 
 
 def resume(run: TrainingRun) -> None:
     if _control(run.job, paused=False):
+        run.pause_asked = False
         _settle(lambda: not run.job.paused or run.job.finished)
 
 
@@ -63,10 +65,10 @@ def choose_speed() -> None:
 
 
 def sync_speed(run: TrainingRun) -> None:
-    """Send the session's speed to a running job whenever it differs from what the job was last told."""
+    """Send the session's speed to the job whenever it differs from what the job was last told (also while it
+    waits: the queue applies it from the first step)."""
     wanted = speed_delay()
-    live = run.job.state == RUNNING and not run.job.finished
-    if live and run.delay_sent != wanted and _control(run.job, delay=wanted):
+    if not run.job.finished and run.delay_sent != wanted and _control(run.job, delay=wanted):
         run.delay_sent = wanted
 
 
@@ -82,9 +84,14 @@ def cancel(run: TrainingRun) -> None:
 def counter_text(run: TrainingRun, left: float | None, seconds_text) -> str:
     """"epoch 1 of 5, batch 12 of 36 · 3 s · paused": a step visibly moves the batch by one."""
     epoch, batch, batches = run.batch_counter()
-    tail = " · paused" if run.job.paused else ("" if left is None else f" · about {seconds_text(left)} left")
-    return (f"epoch {epoch} of {run.train_config.epochs}, batch {batch} of {batches} · {run.job.runtime:.0f} s"
-            + tail)
+    if run.job.paused:
+        tail = " · paused"
+    elif left is None:
+        tail = ""
+    else:  # the queue's estimate knows nothing of the delay after every batch: that much at least is left
+        left = max(left, (run.train_config.epochs * batches - run.batches_done()) * run.delay_sent)
+        tail = f" · about {seconds_text(left)} left"
+    return f"epoch {epoch} of {run.train_config.epochs}, batch {batch} of {batches} · {run.job.runtime:.0f} s{tail}"
 
 
 def controls(run: TrainingRun) -> None:
@@ -92,7 +99,9 @@ def controls(run: TrainingRun) -> None:
     sync_speed(run)
     paused = run.job.paused
     toggle, one, speed, stop = st.columns([1.1, 1.2, 2.6, 1.4], vertical_alignment="bottom")
-    if paused:
+    if paused != run.pause_asked:  # asked, and the worker has not said so yet (it obeys after the current batch)
+        toggle.button("Pausing…" if run.pause_asked else "Resuming…", key="train_pausing", disabled=True)
+    elif paused:
         toggle.button("Resume", key="train_resume", icon="▶️", on_click=resume, args=(run,), type="primary",
                       help="Train on at the chosen speed.")
     else:

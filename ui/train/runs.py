@@ -112,6 +112,7 @@ class TrainingRun:
     failed: bool = False
     model: Autoencoder | None = None
     delay_sent: float = 0.0  # the delay after every batch last asked of the job (0: real time)
+    pause_asked: bool = False  # what the page last asked (job.paused follows once the worker obeys)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _packed: tuple | None = None  # (frame, its payload): a redraw without a new frame packs nothing
 
