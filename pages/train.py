@@ -300,6 +300,8 @@ def main() -> None:
         show_last_run()
     else:
         how_training_works(pool)
+        if not live:
+            short_answer()  # projector mode: the shipped model's curve, under what the class is looking at
     checkpoint_upload()
     lesson.footer("train")
 

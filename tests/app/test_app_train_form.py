@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_app_train import RUN_KEY, finish_training, texts, train_page, trained
+from tests.app.test_app_train import RUN_KEY, finish_training, label_trained_picks, texts, train_page, trained
 
 OPTIONAL = {"train_upload", "train_side", "train_code_activation", "train_tied", "train_beta", "train_noise",
             "train_noise_level", "train_weight", "train_rho"}
@@ -64,3 +64,17 @@ def test_a_field_that_no_longer_applies_takes_its_default_and_the_run_trains():
     finish_training(at)
     (choice,) = trained(at).values()
     assert choice.model.config.arch == "conv" and not choice.model.config.tied
+
+
+def test_kl_sparsity_offers_only_a_sigmoid_code_and_trains():
+    at = choose(train_page(), regulariser="kl")
+    picker = at.selectbox(key="train_code_activation")
+    assert picker.options == ["sigmoid"] and picker.value == "sigmoid"
+    at.slider(key="train_epochs").set_value(1)
+    at.text_input(key="train_hidden").set_value("8")
+    at.button(key="train_submit").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert at.session_state[RUN_KEY].model_config.code_activation == "sigmoid"
+    finish_training(at)
+    label_trained_picks(at)  # the sidebar now shows the new model (AppTest sends its label as the browser does)
+    assert choose(at, regulariser="none").selectbox(key="train_code_activation").options[0] == "identity"

@@ -19,7 +19,7 @@ from models.training.job import TrainSpec, train_job
 from ui.latent_plane.payload import unpack
 from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fields_that_apply,
                            fresh_model, parse_hidden, read_checkpoint_upload)
-from ui.train.runs import TrainingRun
+from ui.train.runs import Frame, TrainingRun
 
 RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 
@@ -84,6 +84,10 @@ def test_the_batch_counter_follows_the_newest_report_one_step_at_a_time():
     assert run.batch_counter() == (2, 1, 36)
     run.job.progress = 1.0
     assert run.batch_counter() == (5, 36, 36)
+    step = {"label": "", "terms": {"loss": 1.0}, "codes": np.zeros((1, 2), np.float32), "xy": np.zeros((1, 2), np.float32),
+            "pca": None, "weights": None, "mosaic": np.zeros((8, 8), np.uint8), "seconds": 2.0}
+    assert Frame(**step, epoch=1 + 12 / 36).title(36) == "epoch 2, batch 12 of 36 · 2.0 s"  # the grid's caption
+    assert Frame(**step, epoch=1 + 12 / 36).title() == "epoch 1.3 · 2.0 s"
 
 
 # --- the plain helpers -----------------------------------------------------------------------------------
@@ -110,6 +114,8 @@ def test_build_configs_maps_each_regulariser_and_checks_its_settings():
     assert build_configs(TrainForm(dataset="user", image_side=48))[0].input_shape == (1, 48, 48)
     with pytest.raises(ConfigError, match="sigmoid"):
         build_configs(TrainForm(regulariser="kl"))  # identity code
+    with pytest.raises(ConfigError, match="choose AE, or another regulariser"):
+        build_configs(TrainForm(regulariser="kl", kind="vae"))  # no code activation to set: said in its words
     with pytest.raises(ConfigError, match="weight λ above 0"):
         build_configs(TrainForm(regulariser="l1", weight=0))
     with pytest.raises(ConfigError, match="tied weights apply to dense layers only"):

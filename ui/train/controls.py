@@ -95,25 +95,25 @@ def counter_text(run: TrainingRun, left: float | None, seconds_text) -> str:
 
 
 def controls(run: TrainingRun) -> None:
-    """Pause or Resume, One step (while paused), the speed and Stop, in one row."""
+    """Pause or Resume, One step (while paused), Stop and the speed, in one row that wraps on a phone."""
     sync_speed(run)
     paused = run.job.paused
-    toggle, one, speed, stop = st.columns([1.1, 1.2, 2.6, 1.4], vertical_alignment="bottom")
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="train_controls")
     if paused != run.pause_asked:  # asked, and the worker has not said so yet (it obeys after the current batch)
-        toggle.button("Pausing…" if run.pause_asked else "Resuming…", key="train_pausing", disabled=True)
+        row.button("Pausing…" if run.pause_asked else "Resuming…", key="train_pausing", disabled=True)
     elif paused:
-        toggle.button("Resume", key="train_resume", icon="▶️", on_click=resume, args=(run,), type="primary",
-                      help="Train on at the chosen speed.")
+        row.button("Resume", key="train_resume", icon="▶️", on_click=resume, args=(run,), type="primary",
+                   help="Train on at the chosen speed.")
     else:
-        toggle.button("Pause", key="train_pause", icon="⏸️", on_click=pause, args=(run,),
-                      help="Pauses after the current batch.")
-    one.button("One step", key="train_step", icon="⏭️", on_click=step, args=(run,), disabled=not paused,
+        row.button("Pause", key="train_pause", icon="⏸️", on_click=pause, args=(run,),
+                   help="Pauses after the current batch.")
+    row.button("One step", key="train_step", icon="⏭️", on_click=step, args=(run,), disabled=not paused,
                help="One batch (one gradient step), then paused again: the plane, the grid and the loss curve "
                     "follow it." if paused else "Pause first, then step one batch at a time.")
+    row.button("Stop training", key="train_stop", icon="⏹️", on_click=cancel, args=(run,),
+               help="Stops after the current batch and keeps the best finished epoch.")
     current = st.session_state.get(SPEED_KEY, "real time")
-    speed.select_slider("Speed", list(SPEEDS), value=current if current in SPEEDS else "real time",
-                        key=SPEED_WIDGET_KEY, on_change=choose_speed,
-                        help="A pause after every batch so that a class can watch: slow waits "
-                             f"{SPEEDS['slow']:g} s, very slow {SPEEDS['very slow']:g} s. Kept for your next runs.")
-    stop.button("Stop training", key="train_stop", icon="⏹️", on_click=cancel, args=(run,),
-                help="Stops after the current batch and keeps the best finished epoch.")
+    row.select_slider("Speed", list(SPEEDS), value=current if current in SPEEDS else "real time",
+                      key=SPEED_WIDGET_KEY, on_change=choose_speed, width=300,
+                      help="A pause after every batch so that a class can watch: slow waits "
+                           f"{SPEEDS['slow']:g} s, very slow {SPEEDS['very slow']:g} s. Kept for your next runs.")

@@ -23,7 +23,7 @@ ARCHS = {"dense": "dense", "conv": "convolutional"}
 
 def choices() -> dict:
     """The four choices, outside the form: each change reruns the page, which redraws the form's fields."""
-    data_col, kind_col, arch_col, reg_col = st.columns([5, 2, 3, 4], gap="medium")
+    data_col, kind_col, arch_col, reg_col = st.columns([5, 2, 3, 5], gap="medium")
     return {
         "dataset": data_col.radio("Dataset", list(DATASETS), format_func=DATASETS.get, key="train_dataset"),
         "kind": kind_col.radio("Kind", list(KINDS), format_func=KINDS.get, horizontal=True, key="train_kind"),
@@ -61,8 +61,11 @@ def model_fields(shown: frozenset[str], values: dict) -> None:
                                           "e.g. 32, 64.")
     values["activation"] = st.selectbox("Hidden activation", HIDDEN_ACTIVATIONS, key="train_activation")
     if "code_activation" in shown:
-        values["code_activation"] = st.selectbox("Code activation", CODE_ACTIVATIONS, key="train_code_activation",
-                                                 help="KL sparsity needs a sigmoid code.")
+        kl = values["regulariser"] == "kl"  # its target ρ is a mean activation in (0, 1): only a sigmoid has that
+        values["code_activation"] = st.selectbox("Code activation", ("sigmoid",) if kl else CODE_ACTIVATIONS,
+                                                 key="train_code_activation",
+                                                 help="KL sparsity needs a sigmoid code: its target ρ is a mean "
+                                                      "activation between 0 and 1." if kl else None)
     values["loss"] = st.radio("Reconstruction loss", ["bce", "mse"], horizontal=True, key="train_loss",
                               format_func={"bce": "binary cross-entropy", "mse": "½ squared error"}.get)
     if "tied" in shown:

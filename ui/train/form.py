@@ -137,6 +137,9 @@ def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
         raise ConfigError(f"unknown regulariser {form.regulariser!r}")
     if form.regulariser == "denoising" and not form.noise_level > 0:
         raise ConfigError("denoising needs a noise level above 0")
+    if form.regulariser == "kl" and form.kind == "vae":
+        raise ConfigError("KL sparsity needs a sigmoid code, and a VAE's code is the mean of a Gaussian: choose AE, "
+                          "or another regulariser")
     if form.regulariser in ("l1", "kl", "contractive") and not form.weight > 0:
         raise ConfigError(f"the {REGULARISERS[form.regulariser]} penalty needs a weight λ above 0")
     penalty = {}

@@ -117,7 +117,7 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
             image = frame.mosaic
             where = "over ±2σ of PC1 and PC2" if frame.pca is not None else "across the codes"
             st.html(inline_image(enlarge(image, zoom_factor(image.shape[0], MOSAIC_PX)),
-                                 f"Decoded grid {where} · {frame.title()}", MOSAIC_PX))
+                                 f"Decoded grid {where} · {frame.title((run.start or {}).get('batches'))}", MOSAIC_PX))
             # One under the other: side by side, a third of a 1280-px page cut their labels short.
             st.metric("Held-out loss (sample)", f"{frame.terms['loss']:,.1f}")
             elbo = elbo_text(frame.terms, run.model_config.loss)

@@ -81,8 +81,19 @@ class Frame:
         weights = 0 if self.weights is None else self.weights.nbytes
         return self.codes.nbytes + self.xy.nbytes + weights + self.mosaic.nbytes
 
-    def title(self) -> str:
+    def title(self, batches: int | None = None) -> str:
+        """"epoch 1.4 · 2.0 s", or with the batches in an epoch "epoch 1, batch 12 of 36 · 2.0 s" (a step's own)."""
+        if batches and not self.label:
+            epoch, batch = epoch_and_batch(round(self.epoch * batches), batches)
+            return f"epoch {epoch}, batch {batch} of {batches} · {self.seconds:.1f} s"
         return f"{self.label + ' · ' if self.label else ''}epoch {self.epoch:.1f} · {self.seconds:.1f} s"
+
+
+def epoch_and_batch(done: int, batches: int) -> tuple[int, int]:
+    """After `done` steps of `batches` a epoch: (epoch, batch), (1, 0) before the first, (1, n) at epoch 1's end."""
+    if done <= 0:
+        return 1, 0
+    return (done - 1) // batches + 1, (done - 1) % batches + 1
 
 
 @dataclass(eq=False)
@@ -214,10 +225,7 @@ class TrainingRun:
     def batch_counter(self) -> tuple[int, int, int]:
         """(epoch, batch, batches) of the newest step: (1, 0, n) before the first, (1, n, n) at epoch 1's end."""
         batches = (self.start or {}).get("batches", 1)
-        done = self.batches_done()
-        if done == 0:
-            return 1, 0, batches
-        return (done - 1) // batches + 1, (done - 1) % batches + 1, batches
+        return *epoch_and_batch(self.batches_done(), batches), batches
 
     def labels(self) -> np.ndarray | None:
         if self.data.test_labels is None or self.start is None:
