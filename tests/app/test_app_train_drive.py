@@ -107,6 +107,7 @@ def test_a_live_run_is_at_the_top_and_the_form_folds_away():
     press(at, "train_stop")
     finish_training(at)
     assert not [e for e in at.expander if e.label.startswith("Settings")]  # the form is back in place
+    assert at.slider(key="train_epochs").value == 2 and at.text_input(key="train_hidden").value == "16"  # as set
 
 
 def test_projector_mode_folds_the_form_under_the_last_run():
