@@ -18,11 +18,13 @@ from models.jobs import QueueFull, QueueUnavailable
 from models.training.job import TrainSpec, train_job, training_work
 from ui import lesson
 from ui.legacy_pages import ensure_routed
+from ui.projector import presenting
 from ui.messages import escape_md, user_errors
 from ui.session_models import DATASET_TITLES, INBOX_KEY, ModelChoice, trained_models
-from ui.train.form import (BATCH_SIZES, DATASETS, LEARNING_RATES, MAX_EPOCHS, MAX_SECONDS, REGULARISERS, USER_SIDES,
-                           TrainForm, accept_checkpoint_upload, build_configs, check_size, cli_command, describe,
-                           epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
+from ui.train.controls import sync_speed
+from ui.train.fields import training_form
+from ui.train.form import (MAX_EPOCHS, MAX_SECONDS, TrainForm, accept_checkpoint_upload, build_configs, check_size,
+                           cli_command, describe, epoch_table, epochs_text, few_steps_warning, loss_label, new_name)
 from ui.train.intro import app_data, default_run_seconds, epoch_curve, short_answer
 from ui.train.live import LAST_RUN_KEY, RUN_KEY, live_panel, replay_panel, seconds_text
 from ui.train.runs import MAX_SESSION_MODELS, Inbox, SessionGuard, TrainingRun, add_model, training_pool
@@ -31,10 +33,6 @@ LAST_KEY = "train_last"  # how the last run ended, shown until the next one
 NOTICE_KEY = "train_notice"  # one-shot message after a checkpoint upload
 GUARD_KEY = "train_guard"  # cancels a waiting run when the session ends
 UPLOADS_KEY = "train_uploads"  # the session's decoded upload (an UploadCache), reused by its next runs
-DEFAULTS = TrainForm()
-HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
-CODE_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
-NOISES = {"gaussian": "Gaussian", "masking": "masking", "salt_pepper": "salt and pepper"}
 
 
 def session_inbox() -> Inbox:
@@ -63,78 +61,19 @@ def select_in_sidebar(name: str) -> None:
     st.query_params["model"] = name
 
 
-# --- the form ----------------------------------------------------------------------------------------
-def training_form():
-    """Draw the form; returns (TrainForm, uploaded zip or None, submitted)."""
-    d = DEFAULTS
-    with st.form("train_form", border=True):
-        data_col, model_col, reg_col = st.columns(3, gap="large")
-        with data_col:
-            st.markdown("**Data**")
-            dataset = st.radio("Dataset", list(DATASETS), format_func=DATASETS.get, key="train_dataset")
-            upload = st.file_uploader("Your images: one .zip of PNG/JPEG files (sub-folders become labels)",
-                                      type=["zip"], key="train_upload")
-            side = st.select_slider("Your images are resized to (pixels, square, grayscale)", USER_SIDES,
-                                    value=d.image_side, key="train_side")
-            st.markdown("**Training**")
-            epochs = st.slider("Epochs", 1, MAX_EPOCHS, d.epochs, key="train_epochs")
-            lr = st.select_slider("Learning rate (Adam)", LEARNING_RATES, value=d.lr, format_func=lambda v: f"{v:g}",
-                                  key="train_lr")
-            batch_size = st.select_slider("Batch size", BATCH_SIZES, value=d.batch_size, key="train_batch")
-            seed = st.number_input("Seed (initial weights, batch order, noise)", value=d.seed, step=1,
-                                   key="train_seed")
-        with model_col:
-            st.markdown("**Model**")
-            kind = st.radio("Kind", ["ae", "vae"], format_func={"ae": "AE", "vae": "VAE"}.get, horizontal=True,
-                            key="train_kind")
-            arch = st.radio("Architecture", ["dense", "conv"], horizontal=True, key="train_arch",
-                            format_func={"dense": "dense", "conv": "convolutional"}.get)
-            latent = st.number_input("Latent size (code units), 1 to 256", value=d.latent, step=1, key="train_latent")
-            hidden = st.text_input("Hidden sizes", d.hidden, key="train_hidden",
-                                   help="Dense: layer widths from the input inwards, e.g. 512, 256; leave empty "
-                                        "for a single layer. Convolutional: channels of each stride-2 layer, "
-                                        "e.g. 32, 64.")
-            activation = st.selectbox("Hidden activation", HIDDEN_ACTIVATIONS, key="train_activation")
-            code_activation = st.selectbox("Code activation (AE only: a VAE's code is its mean)", CODE_ACTIVATIONS,
-                                           key="train_code_activation",
-                                           help="KL sparsity needs a sigmoid code.")
-            loss = st.radio("Reconstruction loss", ["bce", "mse"], horizontal=True, key="train_loss",
-                            format_func={"bce": "binary cross-entropy", "mse": "½ squared error"}.get)
-            tied = st.checkbox("Tied weights W′ = Wᵀ (dense only)", d.tied, key="train_tied")
-            beta = st.number_input("β: weight of the KL term (VAE only), 0 to 100", value=d.beta, step=0.5,
-                                   key="train_beta")
-        with reg_col:
-            st.markdown("**Regulariser**")
-            regulariser = st.selectbox("Regulariser", list(REGULARISERS), format_func=REGULARISERS.get,
-                                       key="train_regulariser")
-            noise = st.selectbox("Noise (denoising)", list(NOISES), format_func=NOISES.get, key="train_noise")
-            noise_level = st.number_input("Noise level (denoising): Gaussian σ up to 5, or the fraction of pixels "
-                                          "hit", value=d.noise_level, step=0.05, key="train_noise_level")
-            weight = st.number_input("Penalty weight λ (sparse, contractive), 0 to 1000", value=d.weight, step=0.1,
-                                     key="train_weight")
-            rho = st.number_input("Target mean activation ρ (KL sparsity), 0.001 to 0.999", value=d.rho, step=0.01,
-                                  format="%.3f", key="train_rho")
-            st.caption("Only the settings of the chosen regulariser are used.")
-        submitted = st.form_submit_button("Train", type="primary", icon="🏋️", key="train_submit")
-    form = TrainForm(dataset=dataset, image_side=side, kind=kind, arch=arch, latent=latent, hidden=hidden,
-                     activation=activation, code_activation=code_activation, tied=tied, loss=loss, beta=beta,
-                     regulariser=regulariser, noise=noise, noise_level=noise_level, weight=weight, rho=rho,
-                     epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-    return form, upload, submitted
-
-
 # --- a run ----------------------------------------------------------------------------------------------
-def start_run(form: TrainForm, upload) -> None:
-    """Check the form, load the data and put the run in the server's queue; the live panel takes it from there."""
+def start_run(form: TrainForm, upload) -> bool:
+    """Check the form, load the data and put the run in the server's queue (True when it is there); the live
+    panel takes it from there."""
     active = st.session_state.get(RUN_KEY)
     if active is not None and not active.finished:
         st.warning("Your last run has not ended yet: stop it (or cancel it in the queue) before starting another.")
-        return
+        return False
     with user_errors("reading the form and loading the data") as reading:
         model_config, train_config = build_configs(form)
         check_size(model_config)
         if form.dataset == "user" and upload is None:
-            raise DataError("choose a .zip of your images above, or pick MNIST or faces")
+            raise DataError("choose a .zip of your images, or pick MNIST or faces")
         with st.spinner("Loading the data…"):
             if form.dataset == "user":
                 uploaded = session_uploads().read(upload.getvalue(), (form.image_side, form.image_side),
@@ -145,7 +84,7 @@ def start_run(form: TrainForm, upload) -> None:
                 kept = heldout_only(data)
         work = training_work(model_config, train_config, len(data.train))
     if reading.failed:
-        return
+        return False
     name = new_name("trained")
     run = TrainingRun(name=name, dataset=form.dataset, data=kept, model_config=model_config,
                       train_config=train_config, title=describe(model_config),
@@ -158,13 +97,15 @@ def start_run(form: TrainForm, upload) -> None:
                                          on_message=run.receive, on_end=run.end)
     except QueueFull as exc:
         st.warning(f"The training queue cannot take this run right now: {exc}. Try again in a minute.")
-        return
+        return False
     except QueueUnavailable as exc:
         st.error(f"Training is unavailable right now: {escape_md(str(exc))}. The other pages keep working.",
                  icon=":material/cloud_off:")
-        return
+        return False
     st.session_state.setdefault(GUARD_KEY, SessionGuard()).watch(training_pool(), run.job)
+    sync_speed(run)  # the session's speed from the run's first step
     st.session_state[RUN_KEY] = run
+    return True
 
 
 def collect_finished_run() -> None:
@@ -192,7 +133,7 @@ def collect_finished_run() -> None:
 def show_last_run() -> None:
     last = st.session_state.get(LAST_KEY)
     if last is None:
-        st.info(f"Choose the settings above and press **Train**. The defaults (a dense AE with 256 hidden units and "
+        st.info(f"Choose the settings and press **Train**. The defaults (a dense AE with 256 hidden units and "
                 f"a 2-D code, 5 epochs on 4,500 MNIST digits) should take about "
                 f"**{seconds_text(default_run_seconds())}** once they start, at the pace of the runs this server "
                 f"has trained, plus any wait in the queue.")
@@ -309,30 +250,59 @@ def dropped_notices() -> None:
                    f"and has been removed. Download a model from this page to keep it.", icon=":material/delete:")
 
 
-def main() -> None:
-    ensure_routed()
-    collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
-    st.title("🏋️ Train an autoencoder")
-    short_answer()
-    pool = training_queue()
+def how_training_works(pool) -> None:
     with st.expander("How training works here: the queue, the caps, where your model goes"):
         at_once = "**none can train right now**" if pool is None else f"**{pool.workers} train at a time**"
         st.markdown(f"Train a fresh model and watch it learn: its loss curves, latent map and "
-                    f"decoded grid redraw while it trains. Runs wait their turn in one queue for the whole class, "
+                    f"decoded grid redraw while it trains; pause it, step it one batch at a time, or slow it down. "
+                    f"Runs wait their turn in one queue for the whole class, "
                     f"and {at_once}; you see your place in the queue. A run "
                     f"has at most **{MAX_EPOCHS} epochs** and **{MAX_SECONDS:.0f} seconds** (it keeps its best "
                     f"finished epoch when it hits the cap). What you train is yours for this browser session: it "
                     f"appears in the sidebar on every page, even if you leave this page while it trains.")
-    dropped_notices()
-    form, upload, submitted = training_form()
-    if submitted and pool is not None:
-        start_run(form, upload)
-    if st.session_state.get(RUN_KEY) is not None:
-        live_panel()
+
+
+def settings_form(live: bool, folded: bool):
+    """The form: in place, or folded into an expander under the live view (while a run is live, and in
+    projector mode, where the run is what the class looks at)."""
+    if not folded:
+        return training_form()
+    if live:
+        label = "Settings (a new run can start when this one ends)"
     else:
+        label = "Settings for a new run"
+    with st.expander(label, expanded=not live and LAST_KEY not in st.session_state, icon=":material/tune:"):
+        return training_form()
+
+
+def main() -> None:
+    ensure_routed()
+    collect_finished_run()  # a run that ended (here or while the student was elsewhere): show how
+    st.title("🏋️ Train an autoencoder")
+    live = st.session_state.get(RUN_KEY) is not None  # waiting or training, not yet collected
+    folded = live or presenting()
+    top = st.container()  # folded: the live view (or the last run) above everything else
+    if not folded:
+        short_answer()
+    pool = training_queue()
+    if not folded:
+        how_training_works(pool)
+    dropped_notices()
+    form, upload, submitted = settings_form(live, folded)
+    if submitted and pool is not None and start_run(form, upload) and not live:
+        st.rerun()  # the new run's live view takes the top of the page and the form folds away
+    with top:
+        if live:
+            live_panel()
+        elif folded:
+            show_last_run()
+    if not folded:
         show_last_run()
+    else:
+        how_training_works(pool)
+        if not live:
+            short_answer()  # projector mode: the shipped model's curve, under what the class is looking at
     checkpoint_upload()
     lesson.footer("train")
-
 
 main()

@@ -281,7 +281,7 @@ def test_a_time_capped_run_says_so_and_keeps_nothing(mnist, monkeypatch):
 
 def test_training_on_an_uploaded_zip_of_images_warns_of_too_few_steps():
     at = train_page()
-    at.radio(key="train_dataset").set_value("user")
+    at.radio(key="train_dataset").set_value("user").run()  # the uploader shows for "your images" only
     at.file_uploader(key="train_upload").set_value(("shapes.zip", image_zip(12), "application/zip"))
     at.select_slider(key="train_side").set_value(32)
     submit(at, wait=False)
@@ -296,7 +296,7 @@ def test_training_on_an_uploaded_zip_of_images_warns_of_too_few_steps():
 
 def test_one_upload_trained_twice_is_decoded_once_and_one_too_big_is_refused_with_the_numbers():
     at = train_page()
-    at.radio(key="train_dataset").set_value("user")
+    at.radio(key="train_dataset").set_value("user").run()  # the uploader shows for "your images" only
     at.file_uploader(key="train_upload").set_value(("shapes.zip", image_zip(40), "application/zip"))
     submit(submit(at))  # the same upload, trained twice
     first, second = trained(at).values()
@@ -314,7 +314,7 @@ def test_one_upload_trained_twice_is_decoded_once_and_one_too_big_is_refused_wit
 
 def test_a_missing_or_bad_zip_is_refused():
     at = train_page()
-    at.radio(key="train_dataset").set_value("user")
+    at.radio(key="train_dataset").set_value("user").run()  # the uploader shows for "your images" only
     submit(at)
     assert "choose a .zip of your images" in texts(at.error)
     at.file_uploader(key="train_upload").set_value(("notes.zip", b"not a zip", "application/zip"))

@@ -204,7 +204,7 @@ def test_a_markdown_zip_name_in_a_data_error_is_shown_literally():
         Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(png, format="PNG")
         archive.writestr("one.png", png.getvalue())
     at = train_page()
-    at.radio(key="train_dataset").set_value("user")
+    at.radio(key="train_dataset").set_value("user").run()  # the uploader shows for "your images" only
     at.file_uploader(key="train_upload").set_value((f"{MARKDOWN_NAME}.zip", buffer.getvalue(), "application/zip"))
     submit_form(at)
     (error,) = at.error

@@ -1,10 +1,13 @@
 """Training in the real browser, as a class does it: two students press Train on a server that trains one run at a
 time (AEX_TRAIN_WORKERS=1). The second sees its place in the queue, both runs finish, and the first watches its
-latent plane redraw in place from the model as it trains.
+latent plane redraw in place from the model as it trains. Paused, one step moves the batch counter by exactly one
+and the plane takes that step's frame.
 
 Screenshots while training and after, at 1440×900 and 1280×720, land in test-artifacts/training-*.png."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -110,5 +113,40 @@ def test_the_replay_scrubber_moves_the_plane_through_the_run(browser, one_traine
         assert "untrained" in page.locator(".aex-train-grid figcaption").first.inner_text()
         page.get_by_text("Replay the run").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "training-replay-1280.png"))
+    finally:
+        context.close()
+
+
+def batches_done(page) -> int:
+    """Batches done, as the live view's progress line says them ("epoch 2 of 50, batch 3 of 36": 39)."""
+    text = page.locator('[data-testid="stProgress"]').first.inner_text()
+    epoch, batch, batches = map(int, re.search(r"epoch (\d+) of \d+, batch (\d+) of (\d+)", text).groups())
+    return (epoch - 1) * batches + batch
+
+
+def test_pause_and_one_step_advance_exactly_one_batch_and_the_plane_follows(browser, one_trainer):
+    context, page = open_train(browser, one_trainer, SIZES[1])
+    try:
+        press_train(page, epochs=50)  # long enough to pause half-way
+        page.get_by_role("button", name="Pause", exact=True).click(timeout=60_000)
+        page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
+        page.locator('[data-testid="stProgress"]').filter(has_text="paused").wait_for(timeout=10_000)
+        page.wait_for_function("() => window.__aex && [...window.__aex.planes.keys()].some(k => "
+                               "k.startsWith('train:'))", timeout=60_000)
+        paused_at = batches_done(page)
+        page.wait_for_timeout(1500)  # three redraws of the live view
+        assert batches_done(page) == paused_at, "a paused run went on training"
+        for expected in (paused_at + 1, paused_at + 2):
+            frames = reloads(page)
+            page.get_by_role("button", name="One step").click()
+            page.wait_for_function(f"() => Object.entries(window.__aex.stats).filter(([id]) => id.startsWith('train:'))"
+                                   f".reduce((n, [, s]) => n + s.reloads, 0) > {frames}",
+                                   timeout=30_000)  # the plane took the step's frame in place
+            page.wait_for_timeout(1500)
+            assert batches_done(page) == expected, "one step is one batch"
+        assert_no_exception(page, "train while stepping")
+        page.screenshot(path=str(ARTIFACTS / "training-stepped-1280.png"))
+        page.get_by_role("button", name="Stop training").click()
+        page.get_by_text("Last run:").first.wait_for(timeout=60_000)
     finally:
         context.close()

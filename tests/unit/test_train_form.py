@@ -17,9 +17,9 @@ from models.errors import CheckpointError, ConfigError
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import TrainSpec, train_job
 from ui.latent_plane.payload import unpack
-from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fresh_model,
-                           parse_hidden, read_checkpoint_upload)
-from ui.train.runs import TrainingRun
+from ui.train.form import (TrainForm, build_configs, cli_command, epoch_table, few_steps_warning, fields_that_apply,
+                           fresh_model, parse_hidden, read_checkpoint_upload)
+from ui.train.runs import Frame, TrainingRun
 
 RUN_KEY, LAST_RUN_KEY = "train_run", "train_last_run"  # ui/train/live.py's keys
 
@@ -68,6 +68,28 @@ def test_replay_frames_stay_within_their_budget_spread_over_the_run():
     assert run.frames_seen == 200 and len(run.curve) == 200
 
 
+def test_the_batch_counter_follows_the_newest_report_one_step_at_a_time():
+    """36 batches an epoch: progress says 12 steps of 180, a newer loss point says 13, then 36 ends epoch 1."""
+    run = TrainingRun(name="r", dataset="mnist", data=None, model_config=ModelConfig(),
+                      train_config=TrainConfig(epochs=5), title="r", start={"batches": 36})
+    run.job = type("FakeJob", (), {"progress": 0.0})()
+    assert run.batch_counter() == (1, 0, 36)
+    run.job.progress = 12 / 180
+    assert run.batch_counter() == (1, 12, 36)
+    run.receive("step", {"epoch": 13 / 36, "seconds": 0.2, "train_loss": 100.0})  # progress thinned out
+    assert run.batches_done() == 13 and run.batch_counter() == (1, 13, 36)
+    run.job.progress = 36 / 180
+    assert run.batch_counter() == (1, 36, 36)  # the last batch of epoch 1, not "epoch 2, batch 0"
+    run.job.progress = 37 / 180
+    assert run.batch_counter() == (2, 1, 36)
+    run.job.progress = 1.0
+    assert run.batch_counter() == (5, 36, 36)
+    step = {"label": "", "terms": {"loss": 1.0}, "codes": np.zeros((1, 2), np.float32), "xy": np.zeros((1, 2), np.float32),
+            "pca": None, "weights": None, "mosaic": np.zeros((8, 8), np.uint8), "seconds": 2.0}
+    assert Frame(**step, epoch=1 + 12 / 36).title(36) == "epoch 2, batch 12 of 36 · 2.0 s"  # the grid's caption
+    assert Frame(**step, epoch=1 + 12 / 36).title() == "epoch 1.3 · 2.0 s"
+
+
 # --- the plain helpers -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("text, widths", [("512, 256", (512, 256)), (" 64 32 ", (64, 32)), ("", ()), ("7,", (7,))])
 def test_parse_hidden_accepts_lists_of_widths(text, widths):
@@ -92,6 +114,8 @@ def test_build_configs_maps_each_regulariser_and_checks_its_settings():
     assert build_configs(TrainForm(dataset="user", image_side=48))[0].input_shape == (1, 48, 48)
     with pytest.raises(ConfigError, match="sigmoid"):
         build_configs(TrainForm(regulariser="kl"))  # identity code
+    with pytest.raises(ConfigError, match="choose AE, or another regulariser"):
+        build_configs(TrainForm(regulariser="kl", kind="vae"))  # no code activation to set: said in its words
     with pytest.raises(ConfigError, match="weight λ above 0"):
         build_configs(TrainForm(regulariser="l1", weight=0))
     with pytest.raises(ConfigError, match="tied weights apply to dense layers only"):
@@ -200,3 +224,20 @@ def test_contractive_by_autograd_is_capped_by_latent_times_batch_but_the_closed_
     model, _ = build_configs(TrainForm(regulariser="contractive", weight=1.0, hidden="", latent=256,
                                        code_activation="sigmoid", batch_size=1024))
     assert model.single_layer and model.contractive_weight == 1.0  # closed form: cheap at any size
+
+
+EVERY_TIME = {"latent", "hidden", "activation", "loss", "epochs", "lr", "batch_size", "seed"}
+
+
+@pytest.mark.parametrize("dataset, kind, arch, regulariser, extra", [
+    ("mnist", "ae", "dense", "none", {"code_activation", "tied"}),
+    ("user", "ae", "dense", "none", {"upload", "image_side", "code_activation", "tied"}),
+    ("olivetti", "vae", "dense", "none", {"beta", "tied"}),
+    ("mnist", "ae", "conv", "none", {"code_activation"}),
+    ("mnist", "ae", "dense", "denoising", {"code_activation", "tied", "noise", "noise_level"}),
+    ("mnist", "ae", "dense", "l1", {"code_activation", "tied", "weight"}),
+    ("mnist", "ae", "dense", "kl", {"code_activation", "tied", "weight", "rho"}),
+    ("mnist", "vae", "conv", "contractive", {"beta", "weight"}),
+])
+def test_the_form_shows_only_the_fields_its_choices_use(dataset, kind, arch, regulariser, extra):
+    assert fields_that_apply(dataset, kind, arch, regulariser) == EVERY_TIME | extra

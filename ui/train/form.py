@@ -65,6 +65,28 @@ class TrainForm:
     seed: int = 0
 
 
+# Which fields a run uses, by the four choices that decide it (the page shows only these; the rest keep the
+# defaults, which build_configs ignores or which validate as they are).
+ALWAYS_SHOWN = frozenset({"latent", "hidden", "activation", "loss", "epochs", "lr", "batch_size", "seed"})
+
+
+def fields_that_apply(dataset: str, kind: str, arch: str, regulariser: str) -> frozenset[str]:
+    """The form's fields (TrainForm names, and "upload") that matter for these choices."""
+    fields = set(ALWAYS_SHOWN)
+    if dataset == "user":
+        fields |= {"upload", "image_side"}
+    if regulariser == "denoising":
+        fields |= {"noise", "noise_level"}
+    if regulariser in ("l1", "kl", "contractive"):
+        fields.add("weight")
+    if regulariser == "kl":
+        fields.add("rho")
+    fields.add("beta" if kind == "vae" else "code_activation")  # a VAE's code is its mean: no activation
+    if arch == "dense":
+        fields.add("tied")
+    return frozenset(fields)
+
+
 def parse_hidden(text: str) -> tuple[int, ...]:
     """ "512, 256" → (512, 256); "" → () (a single-layer dense model). Anything else is a ConfigError."""
     parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
@@ -115,6 +137,9 @@ def build_configs(form: TrainForm) -> tuple[ModelConfig, TrainConfig]:
         raise ConfigError(f"unknown regulariser {form.regulariser!r}")
     if form.regulariser == "denoising" and not form.noise_level > 0:
         raise ConfigError("denoising needs a noise level above 0")
+    if form.regulariser == "kl" and form.kind == "vae":
+        raise ConfigError("KL sparsity needs a sigmoid code, and a VAE's code is the mean of a Gaussian: choose AE, "
+                          "or another regulariser")
     if form.regulariser in ("l1", "kl", "contractive") and not form.weight > 0:
         raise ConfigError(f"the {REGULARISERS[form.regulariser]} penalty needs a weight λ above 0")
     penalty = {}

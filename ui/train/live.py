@@ -17,6 +17,7 @@ import streamlit as st
 from models.jobs import QUEUED, QueueUnavailable
 from ui.latent_plane import plane
 from ui.pictures import enlarge, png_bytes, zoom_factor
+from ui.train import controls
 from ui.train.form import TERM_NAMES
 from ui.train.runs import Frame, TrainingRun, training_pool
 
@@ -116,7 +117,7 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
             image = frame.mosaic
             where = "over ±2σ of PC1 and PC2" if frame.pca is not None else "across the codes"
             st.html(inline_image(enlarge(image, zoom_factor(image.shape[0], MOSAIC_PX)),
-                                 f"Decoded grid {where} · {frame.title()}", MOSAIC_PX))
+                                 f"Decoded grid {where} · {frame.title((run.start or {}).get('batches'))}", MOSAIC_PX))
             # One under the other: side by side, a third of a 1280-px page cut their labels short.
             st.metric("Held-out loss (sample)", f"{frame.terms['loss']:,.1f}")
             elbo = elbo_text(frame.terms, run.model_config.loss)
@@ -131,15 +132,6 @@ def draw_frame(run: TrainingRun, frame: Frame | None, marker: float | None = Non
 
 
 # --- while it waits or trains ----------------------------------------------------------------------------------
-def cancel(job) -> None:
-    """Cancel or Stop (a button's callback): an unreachable queue is a message, not an error page."""
-    try:
-        training_pool().cancel(job)
-    except QueueUnavailable as exc:
-        st.toast(f"Could not reach the queue to stop your run: {exc}. Try again in a moment.",
-                 icon=":material/cloud_off:")
-
-
 @st.fragment(run_every=LIVE_SECONDS)
 def live_panel() -> None:
     run: TrainingRun | None = st.session_state.get(RUN_KEY)
@@ -165,17 +157,12 @@ def live_panel() -> None:
                    icon=":material/cloud_off:")
         left = None
     if job.state == QUEUED:
-        st.button("Cancel", key="train_cancel", icon="✖️", on_click=cancel, args=(job,),
+        st.button("Cancel", key="train_cancel", icon="✖️", on_click=controls.cancel, args=(run,),
                   help="Leaves the queue; nothing is trained.")
         return
-    cfg, batches = run.train_config, (run.start or {}).get("batches", 1)
-    done = round(job.progress * cfg.epochs * batches)
-    epoch, batch = min(done // batches + 1, cfg.epochs), done % batches
-    st.progress(job.progress, text=f"epoch {epoch} of {cfg.epochs}, batch {batch} of {batches} · "
-                                   f"{job.runtime:.0f} s" + ("" if left is None else
-                                                             f" · about {seconds_text(left)} left"))
-    st.button("Stop training", key="train_stop", icon="⏹️", on_click=cancel, args=(job,),
-              help="Stops after the current batch and keeps the best finished epoch.")
+    steps = run.train_config.epochs * (run.start or {}).get("batches", 1)
+    st.progress(min(1.0, run.batches_done() / steps), text=controls.counter_text(run, left, seconds_text))
+    controls.controls(run)
     draw_frame(run, run.latest)
 
 

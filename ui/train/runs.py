@@ -81,8 +81,19 @@ class Frame:
         weights = 0 if self.weights is None else self.weights.nbytes
         return self.codes.nbytes + self.xy.nbytes + weights + self.mosaic.nbytes
 
-    def title(self) -> str:
+    def title(self, batches: int | None = None) -> str:
+        """"epoch 1.4 · 2.0 s", or with the batches in an epoch "epoch 1, batch 12 of 36 · 2.0 s" (a step's own)."""
+        if batches and not self.label:
+            epoch, batch = epoch_and_batch(round(self.epoch * batches), batches)
+            return f"epoch {epoch}, batch {batch} of {batches} · {self.seconds:.1f} s"
         return f"{self.label + ' · ' if self.label else ''}epoch {self.epoch:.1f} · {self.seconds:.1f} s"
+
+
+def epoch_and_batch(done: int, batches: int) -> tuple[int, int]:
+    """After `done` steps of `batches` a epoch: (epoch, batch), (1, 0) before the first, (1, n) at epoch 1's end."""
+    if done <= 0:
+        return 1, 0
+    return (done - 1) // batches + 1, (done - 1) % batches + 1
 
 
 @dataclass(eq=False)
@@ -111,6 +122,8 @@ class TrainingRun:
     refused: str | None = None  # why the trained model was not kept (codes no page can draw)
     failed: bool = False
     model: Autoencoder | None = None
+    delay_sent: float = 0.0  # the delay after every batch last asked of the job (0: real time)
+    pause_asked: bool = False  # what the page last asked (job.paused follows once the worker obeys)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _packed: tuple | None = None  # (frame, its payload): a redraw without a new frame packs nothing
 
@@ -198,6 +211,21 @@ class TrainingRun:
     def snapshot(self) -> tuple[list[dict], list[dict], list[Frame], Frame | None]:
         with self._lock:
             return self.points, self.curve, self.frames, self.latest
+
+    def batches_done(self) -> int:
+        """Optimiser steps taken so far, from whichever report is newest: the job's progress, its newest loss
+        point or frame (a queue may thin out progress reports; a paused job sends a frame after each step)."""
+        batches = (self.start or {}).get("batches", 1)
+        points, _, _, latest = self.snapshot()
+        fractions = [self.job.progress * self.train_config.epochs if self.job is not None else 0.0]
+        fractions += [points[-1]["epoch"]] if points else []
+        fractions += [latest.epoch] if latest is not None and not latest.label else []  # labelled: whole epochs
+        return round(max(fractions) * batches)
+
+    def batch_counter(self) -> tuple[int, int, int]:
+        """(epoch, batch, batches) of the newest step: (1, 0, n) before the first, (1, n, n) at epoch 1's end."""
+        batches = (self.start or {}).get("batches", 1)
+        return *epoch_and_batch(self.batches_done(), batches), batches
 
     def labels(self) -> np.ndarray | None:
         if self.data.test_labels is None or self.start is None:
