@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.harness import ARTIFACTS, ROOT, free_port
+from benchmarks.harness import ARTIFACTS, ROOT, free_port, stop
 
 REDIS_SERVER = "redis-server"
 
@@ -31,12 +31,7 @@ def redis_server():
         _wait_for_port(proc, port)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _wait_for_port(proc: subprocess.Popen, port: int, timeout: float = 20.0) -> None:
