@@ -42,16 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         workers = args.workers or worker_count()
     except ValueError as exc:
         parser.error(str(exc))
-    if workers > 1:
-        return _several(workers, argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
-    os.environ.setdefault(THREADS_ENV, str(threads_per_worker(1)))
     redis = Redis.from_url(url, socket_connect_timeout=5)
     try:
         redis.ping()
     except RedisError:
         print(f"models.jobs.worker: {unreachable(url)}", file=sys.stderr)
         return 2
+    if workers > 1:
+        return _several(workers, argv if argv is not None else sys.argv[1:])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    os.environ.setdefault(THREADS_ENV, str(threads_per_worker(1)))
     if not args.no_preload:
         # Imports and warm-up with one thread: a work-horse is forked from this process, and a fork must not
         # inherit a running OpenMP thread pool. Each horse sets its own thread count.

@@ -100,3 +100,22 @@ def test_redis_gone_mid_run_ends_this_servers_jobs_with_a_message_and_submit_say
     finally:
         kill_group(worker)
         queue.shutdown()
+
+
+def test_the_worker_command_says_what_is_missing_or_unreachable():
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks.harness import free_port
+    from tests import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "AEX_QUEUE_URL"}
+    command = [sys.executable, "-m", "models.jobs.worker", "--no-preload"]
+    missing = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "set AEX_QUEUE_URL=redis://host:port/db" in missing.stderr
+    port = free_port()
+    away = subprocess.run(command, cwd=ROOT, env={**env, "AEX_QUEUE_URL": f"redis://:pw@127.0.0.1:{port}/0"},
+                          capture_output=True, text=True, timeout=60)
+    assert away.returncode == 2 and away.stderr.strip() == (
+        f"models.jobs.worker: the training queue (Redis at 127.0.0.1:{port}) cannot be reached")
