@@ -14,25 +14,24 @@ import streamlit as st
 import torch
 
 from models.analysis.latent import traversal_codes
-from models.autoencoders import Autoencoder, code_range_axis, interpolate_codes
+from models.autoencoders import Autoencoder, code_range_axis
 from ui.latent.axis_labels import labelled_grid
 from ui.latent.contraction import CONTRACTION_TAB, contraction_tab
-from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, label_of, principal, show
+from ui.latent.explore import PC_COUNT, explore_2d, explore_principal, principal, show
 from ui.latent.holes import holes_tab
+from ui.latent.interpolation import interpolation_tab
 from ui.latent.plots import dimension_spread, grid_axes
 from ui.latent_plane import marks_toggle
 from ui.messages import escape_md, user_errors
-from ui.pictures import enlarge, gif_bytes, tile, to_uint8, zoom_factor
+from ui.pictures import tile, to_uint8
 from ui.projector import scaled
-from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.query import query_int, set_query, state_from_query
 from ui.session_models import ModelChoice, current, held_out_codes
 
 GRID_DEFAULT, GRID_RANGE = 15, (5, 25)
 FACES_GRID_DEFAULT = 7  # 64×64 faces: fewer, larger cells, so each face reads on a projector
-STEPS_DEFAULT, STEPS_RANGE = 10, (3, 16)
 TRAVERSAL_STEPS = 11
 SAMPLE_COUNT = 32
-METHODS = {"linear": "linear", "slerp": "spherical (slerp)"}
 GRID_PX, STRIP_PX = 640, 84  # on-screen sizes the enlargement aims for
 TABS = ["Manifold", "Interpolation", "Samples from the prior", "Holes: AE vs VAE", CONTRACTION_TAB]
 
@@ -64,7 +63,8 @@ def _manifold(choice: ModelChoice, codes: torch.Tensor) -> None:
     away."""
     latent, count = choice.model.config.latent, len(codes)
     hover = "point at the plane to decode any z in your browser, next to it"
-    # The dots-or-labels switch sits beside the opening sentence, so the plane still starts on the first screen.
+    # The dots-or-labels switch sits beside the opening sentence, so the plane still starts on the first screen (a
+    # VAE's switch for its posterior ellipses is in the plane's legend).
     intro = st.container()
     if choice.data.test_labels is not None:
         intro, switch = st.columns([3, 1], vertical_alignment="center")
@@ -152,47 +152,6 @@ def _traversal(choice: ModelChoice, codes: torch.Tensor) -> None:
                        f"dimension has {spread.max():.2f}): the encoder hardly uses it.{collapsed}")
 
 
-# --- interpolation between two held-out images -------------------------------------------------------------
-def _interpolation(choice: ModelChoice, codes: torch.Tensor) -> None:
-    model, count = choice.model, len(codes)
-    pick_a, pick_b, pick_steps, pick_method = st.columns(4)
-    _seed_int("a", 0, 0, count - 1)
-    _seed_int("b", min(1, count - 1), 0, count - 1)
-    _seed_int("steps", STEPS_DEFAULT, *STEPS_RANGE)
-    state_from_query("method", query_choice("method", list(METHODS), "linear"))
-    a = pick_a.number_input(f"Image A (held-out index 0…{count - 1})", 0, count - 1, step=1, key="a")
-    b = pick_b.number_input(f"Image B (held-out index 0…{count - 1})", 0, count - 1, step=1, key="b")
-    steps = pick_steps.slider("Steps", *STEPS_RANGE, key="steps")
-    method = pick_method.radio("GIF download of", list(METHODS), key="method", format_func=METHODS.get,
-                               horizontal=True)
-    set_query(a=a, b=b, steps=steps, method=method)
-
-    za, zb = codes[a], codes[b]
-    rows = {m: model.interpolate(za, zb, steps, m) for m in METHODS}
-    strip = tile(to_uint8(torch.cat(list(rows.values()))), steps, pad=2)
-    first, middle, last = st.columns([1, 6, 1], vertical_alignment="center")
-    show(to_uint8(choice.data.test[a:a + 1])[0], f"A: {label_of(choice, a)}", where=first)
-    show(strip, f"{escape_md(choice.title)}: top row linear (1−t)·z_A + t·z_B, bottom row spherical (slerp), "
-                 f"{steps} steps from A's code to B's, decoded.", target=scaled(STRIP_PX), where=middle)
-    show(to_uint8(choice.data.test[b:b + 1])[0], f"B: {label_of(choice, b)}", where=last)
-
-    mid = {m: float(interpolate_codes(za, zb, 3, m)[1].norm()) for m in METHODS}
-    latent = model.config.latent
-    note = (f"‖z‖ at the midpoint: linear {mid['linear']:.2f}, slerp {mid['slerp']:.2f} "
-            f"(‖z_A‖ = {za.norm():.2f}, ‖z_B‖ = {zb.norm():.2f}; a draw from N(0, I) in {latent}-D typically has "
-            f"‖z‖ ≈ √{latent} = {latent ** 0.5:.1f}). Slerp turns the direction along an arc around the "
-            f"origin while ‖z‖ moves linearly from ‖z_A‖ to ‖z_B‖, so it stays between the endpoints'; a straight "
-            f"line cuts through the low-norm middle, which in high dimensions the prior almost never produces.")
-    if not model.has_prior:
-        note += (f" This plain AE's codes are not centred on 0 (their mean code has norm "
-                 f"{codes.mean(0).norm():.2f}), so its slerp arc is a detour around the origin, not a better path.")
-    st.caption(note)
-    frames = to_uint8(rows[method])
-    st.download_button(f"Download the {METHODS[method]} interpolation as a GIF",
-                       gif_bytes(enlarge(frames, zoom_factor(frames.shape[1], 112))),
-                       file_name=f"{choice.name}_{a}_to_{b}_{method}.gif", mime="image/gif", key="gif")
-
-
 # --- samples from the prior ------------------------------------------------------------------------------------
 def _next_seed() -> None:
     st.session_state["sample_seed"] += 1
@@ -224,7 +183,7 @@ st.title("Latent manifold")
 with user_errors("drawing the latent page"):
     codes = held_out_codes(choice)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
-    sections = (lambda: _manifold(choice, codes), lambda: _interpolation(choice, codes),
+    sections = (lambda: _manifold(choice, codes), lambda: interpolation_tab(choice, codes),
                 lambda: _samples(choice, codes), lambda: holes_tab(choice, grid_cells),
                 lambda: contraction_tab(choice))
     for number, (name, tab, section) in enumerate(zip(TABS, tabs, sections)):

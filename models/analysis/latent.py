@@ -1,5 +1,5 @@
-"""The maths of the Latent manifold page (plain torch): principal directions of the codes, traversals,
-and the "holes" of a latent grid (grid points with no held-out code nearby)."""
+"""The maths of the Latent manifold page (plain torch): principal directions of the codes, a class's mean code,
+traversals, and the "holes" of a latent grid (grid points with no held-out code nearby)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,12 @@ def principal_directions(codes: torch.Tensor, k: int) -> Principal:
     k = min(k, len(variance))
     return Principal(mean=mean.float(), directions=vh[:k].float(), std=variance[:k].sqrt().float(),
                      explained=(variance[:k] / total).float())
+
+
+def class_mean_code(codes: torch.Tensor, labels: torch.Tensor, label: int) -> torch.Tensor | None:
+    """The mean code of the held-out images of one class (an interpolation's end), or None when it has none."""
+    members = codes[torch.as_tensor(labels).reshape(-1) == label]
+    return members.float().mean(0) if len(members) else None
 
 
 def traversal_codes(base: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:

@@ -70,12 +70,17 @@ def bridge_data(at: AppTest, key: str) -> dict:
 def pin(at: AppTest, bridge_key: str, value) -> AppTest:
     """What a click on a plane sends: the bridge's "pin" trigger (AppTest has no browser, so send the trigger the
     way the browser does, under the bridge's trigger widget id, along with every other widget's state)."""
+    return trigger(at, bridge_key, "pin", value)
+
+
+def trigger(at: AppTest, bridge_key: str, event: str, value) -> AppTest:
+    """What the browser sends through a plane's bridge: the trigger `event` with `value`."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
     states = at._tree.get_widget_states()
     state = states.widgets.add()
     state.id = _make_trigger_id(component(at, bridge_key).proto.id, "events")
-    state.json_trigger_value = json.dumps([{"event": "pin", "value": value}])
+    state.json_trigger_value = json.dumps([{"event": event, "value": value}])
     at._run(states)
     assert not at.exception, at.exception
     return at
@@ -110,7 +115,8 @@ def test_only_the_open_tab_runs():
     assert {s.key for s in at.slider} == {"z1", "z2", "grid"}
     assert not [n for n in at.number_input if n.key in ("a", "b")]
     at = open_page(VAE2, tab=INTERPOLATION)
-    assert {s.key for s in at.slider} == {"steps"} and not at.get("bidi_component")
+    assert {s.key for s in at.slider} == {"steps"}
+    assert {c.key for c in at.get("bidi_component")} == {"plane_interp", "bridge_interp"}  # its own plane only
 
 
 # --- a 2-D latent: the plane, its pins, the sliders and shared links ---------------------------------------------

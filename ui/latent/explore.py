@@ -12,10 +12,13 @@ import streamlit as st
 import torch
 
 from models.analysis.latent import Principal, principal_directions
+from models.analysis.posterior import cloud_size, ellipses, posterior_stats
 from models.autoencoders import INVERSE_RANGES, Autoencoder
 from ui.latent.plots import SliderRange, grid_axes, slider_range
-from ui.latent_plane import bridge, glyphs, plane
-from ui.latent_plane.views import browser_can_decode, latent_plane, nearest_code, pca_plane, plane_payload
+from ui.latent_plane import bridge, glyphs, plane, spread
+from ui.latent_plane.payload import PlaneSpec
+from ui.latent_plane.views import (browser_can_decode, code_at, latent_plane, nearest_code, pca_plane,
+                                   plane_payload)
 from ui.messages import escape_md, user_errors
 from ui.pictures import enlarge, to_uint8, zoom_factor
 from ui.query import query_float, set_query, state_from_query
@@ -31,6 +34,17 @@ def _payload(plane_id: str, spec_key: str, _choice: ModelChoice, _spec, _xy: tor
              _codes: torch.Tensor) -> bytes:
     """The browser's copy of the model, codes and held-out images; bytes, so read-only and shared."""
     return plane_payload(plane_id, _choice.title, _choice.model, _spec, _xy, _codes, _choice.data)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sigma(key: str, _choice: ModelChoice) -> torch.Tensor | None:
+    stats = posterior_stats(_choice.model, _choice.data.test)
+    return None if stats is None else stats[1]
+
+
+def held_out_sigma(choice: ModelChoice) -> torch.Tensor | None:
+    """σ(x) of each held-out image's posterior (N, latent), once per model; None for a plain AE."""
+    return _sigma(choice.cache_key, choice)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -119,15 +133,39 @@ def _thumbnail(key: str, _data, index: int) -> np.ndarray:
     return enlarge(image, zoom_factor(image.shape[0], SINGLE_PX))
 
 
+def _spread(choice: ModelChoice) -> bool | None:
+    """Whether the plane draws its posterior ellipses (None: a plain AE, with none to draw and no switch)."""
+    return spread() if choice.model.has_prior else None
+
+
+def spread_note(choice: ModelChoice, directions: torch.Tensor, xy: torch.Tensor) -> None:
+    """Under a VAE's plane with its ellipses on: how wide the posteriors are beside the codes' own spread, on the
+    plane spanned by `directions` (2, latent), where the codes lie at xy."""
+    sigma = held_out_sigma(choice)
+    if sigma is None or not spread():
+        return
+    size = cloud_size(ellipses(sigma, directions), xy)
+    where = "on this plane" if sigma.shape[1] == 2 else "projected onto this plane (P·diag σ²·Pᵀ)"
+    st.caption(f"Ellipses: each held-out image's posterior q(z|x) = N(μ, diag σ²), 1σ {where}. Median semi-axes "
+               f"{size.median_major:.3g} and {size.median_minor:.3g}; the codes themselves spread "
+               f"{size.codes_spread[0]:.3g} and {size.codes_spread[1]:.3g} (std), about {size.ratio:.0f} times wider. "
+               f"Click a dot to draw from its cloud.")
+
+
 # --- a 2-D latent ---------------------------------------------------------------------------------------------
-def explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
-    model = choice.model
+def plane_2d(model: Autoencoder, codes: torch.Tensor) -> tuple[PlaneSpec, tuple[SliderRange, SliderRange]]:
+    """A 2-D code's plane over its sliders' ranges, with the decoded grid's extent dashed, and those ranges."""
     grid_x, grid_y = grid_axes(model, codes, 2)
     bounds = (slider_range(grid_x, codes[:, 0]), slider_range(grid_y, codes[:, 1]))
     grid = (float(grid_x[0]), float(grid_x[-1]), float(grid_y[0]), float(grid_y[-1]))
+    return latent_plane(bounds, grid), bounds
+
+
+def explore_2d(choice: ModelChoice, codes: torch.Tensor) -> None:
+    spec, bounds = plane_2d(choice.model, codes)
     # The plane and its decode take the page's width (the component lays them side by side); the sliders, the
     # second way to set z, go under them.
-    plane_id = draw_plane(choice, "manifold", latent_plane(bounds, grid), codes, codes)
+    plane_id = draw_plane(choice, "manifold", spec, codes, codes)
     _sliders_2d(choice, codes, bounds, plane_id)
 
 
@@ -146,9 +184,12 @@ def _sliders_2d(choice: ModelChoice, codes: torch.Tensor, bounds: tuple[SliderRa
                 st.session_state[key] = b.snap(value)
 
         if plane_id is not None:
+            # A click on a dot pins that code, snapped to the sliders: within half a step of it.
+            code = code_at(codes, (z1, z2), [0.51 * b.step for b in bounds])
             bridge(plane_id, key="bridge_manifold", pin=(z1, z2), on_pin=on_pin,
                    live={"x": {"key": "z1", "scale": 1.0}, "y": {"key": "z2", "scale": 1.0}, "base": None,
-                         "terms": []}, glyphs=glyphs())
+                         "terms": []}, glyphs=glyphs(), posterior=True, code=code, spread=_spread(choice))
+            spread_note(choice, torch.eye(2), codes)
         pinned_panel(choice, codes, torch.tensor([z1, z2]), in_browser=plane_id is not None)
 
 
@@ -158,7 +199,8 @@ def explore_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal) 
     projected = pca.project(codes)
     plane_id = None
     if k >= 2:
-        plane_id = draw_plane(choice, "pca", pca_plane(pca, PC_LIMIT), projected[:, :2], codes)
+        spec = pca_plane(pca, PC_LIMIT)
+        plane_id = draw_plane(choice, "pca", spec, projected[:, :2], codes)
     else:
         st.caption("A 1-D code: no plane of principal directions to draw; the slider moves along the only one.")
     _sliders_principal(choice, codes, pca, plane_id)
@@ -186,9 +228,13 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
             base = pca.code([0.0, 0.0, *values[2:]])  # the other directions; the plane adds PC1 and PC2
             terms = [{"key": key, "vector": (pca.std[j] * pca.directions[j]).tolist()}
                      for j, key in enumerate(keys) if j >= 2]
-            bridge(plane_id, key="bridge_pca", pin=(values[0] * std[0], values[1] * std[1]), base=base.tolist(),
-                   on_pin=on_pin, live={"x": {"key": "pc1", "scale": std[0]}, "y": {"key": "pc2", "scale": std[1]},
-                                        "base": pca.mean.tolist(), "terms": terms}, glyphs=glyphs())
+            pin = (values[0] * std[0], values[1] * std[1])
+            code = code_at(pca.project(codes)[:, :2], pin, [0.51 * PC_STEP * s for s in std[:2]])
+            bridge(plane_id, key="bridge_pca", pin=pin, base=base.tolist(), on_pin=on_pin,
+                   live={"x": {"key": "pc1", "scale": std[0]}, "y": {"key": "pc2", "scale": std[1]},
+                         "base": pca.mean.tolist(), "terms": terms}, glyphs=glyphs(), posterior=True, code=code,
+                   spread=_spread(choice))
+            spread_note(choice, pca.directions[:2], pca.project(codes)[:, :2])
         pinned_panel(choice, codes, pca.code(values), in_browser=plane_id is not None)
 
 

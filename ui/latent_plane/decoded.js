@@ -22,13 +22,18 @@ const PlaneDecoded = {
       ? `PC1 = ${format(x / this.plane.std[0])}σ, PC2 = ${format(y / this.plane.std[1])}σ`
       : `z = (${format(x)}, ${format(y)})`;
     this.readout.textContent = `${coords} · ${labels[what]}`;
-    const names = this.h.label_names;
-    const label = this.b.labels[index];
-    const cls = label >= 0 ? `, class ${names && names[label] !== undefined ? names[label] : label}` : "";
-    this.nearestText.textContent = `Nearest held-out image: #${index}${cls}, ${distance.toFixed(2)} away in z`;
+    this.nearestText.textContent = `Nearest held-out image: #${index}${this.classOf(index)}, ` +
+      `${distance.toFixed(2)} away in z`;
   },
 
-  drawThumb(index) {
+  // ", class 7" for a held-out image with a label (its name when the payload has names), "" without one.
+  classOf(index) {
+    const names = this.h.label_names;
+    const label = this.b.labels[index];
+    return label >= 0 ? `, class ${names && names[label] !== undefined ? names[label] : label}` : "";
+  },
+
+  drawThumb(index, canvas = this.thumb) {
     const { width, height } = this.image;
     const thumbs = this.b.thumbs;
     if (!thumbs.length) return;
@@ -39,7 +44,7 @@ const PlaneDecoded = {
       data.data[p * 4] = data.data[p * 4 + 1] = data.data[p * 4 + 2] = v;
       data.data[p * 4 + 3] = 255;
     }
-    this.thumb.getContext("2d").putImageData(data, 0, 0);
+    canvas.getContext("2d").putImageData(data, 0, 0);
   },
 
   codeAt(x, y) {

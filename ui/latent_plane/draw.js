@@ -25,9 +25,10 @@ const PlaneDrawing = {
     }
     this.left.style.width = `${size}px`;
     const side = wide ? Math.min(SIDE.max, width - size - SIDE.gap) : width;
-    // Beside the plane the decode may be as tall as the plane (less its caption); under it, it stays small so the
-    // plane and the decode share a phone's screen.
-    const big = Math.max(120, Math.min(side, wide ? size - 30 : 200, 280));
+    // Beside the plane the decode may be as tall as the plane (less its caption, and less a pinned image's posterior
+    // panel, posterior.js); under it, it stays small so the plane and the decode share a phone's screen.
+    const reserve = this.posteriorReserve(wide ? width - size - SIDE.gap : width);
+    const big = Math.max(120, Math.min(side, wide ? size - 30 - reserve : 200, 280));
     if (size === this.size && big === this.big) return;
     this.size = size;
     this.big = big;
@@ -120,7 +121,10 @@ const PlaneDrawing = {
     for (const o of this.overlays) {
       if (o.rect) this.drawRect(g, o.rect, o.color || "#d62728", [8, 5], null, 3);
     }
+    if (this.spreadShown()) this.drawEllipses(g);
+    else this.stats.ellipses = 0;
     this.drawCodes(g);
+    for (const o of this.overlays) if (o.path) this.drawPath(g, o.path, o.color || theme.text, o.dash || []);
     for (const o of this.overlays) if (o.point) this.drawPoint(g, o.point, o.label || "", o.color || theme.text);
     g.restore();
     g.strokeStyle = theme.border;
@@ -143,6 +147,7 @@ const PlaneDrawing = {
   drawCodes(g) {
     const labels = this.b.labels;
     const glyphs = (this.state || {}).marks === "glyphs";
+    const spread = this.spreadShown(); // the ellipses are the marks: each code's dot shrinks to its centre
     g.globalAlpha = glyphs ? 0.9 : 0.8;
     g.strokeStyle = this.theme.ring;
     g.lineWidth = 0.7;
@@ -158,9 +163,9 @@ const PlaneDrawing = {
         continue;
       }
       g.beginPath();
-      g.arc(px, py, 2.6, 0, 2 * Math.PI);
+      g.arc(px, py, spread ? 1.3 : 2.6, 0, 2 * Math.PI);
       g.fill();
-      g.stroke(); // a faint ring in the text colour: pale colours on a light plane, dark ones on a dark plane
+      if (!spread) g.stroke(); // a faint ring in the text colour: pale colours on a light plane, dark ones on a dark one
     }
     g.globalAlpha = 1;
     g.textBaseline = "alphabetic";
@@ -207,6 +212,23 @@ const PlaneDrawing = {
     g.fillText(label, px + 11, py - 9);
   },
 
+  // A path through plane points (an interpolation's), a dot at each, the line in the theme's background first so it
+  // reads over the codes.
+  drawPath(g, points, color, dash) {
+    const pixels = points.map(([x, y]) => this.toPixel(x, y));
+    g.setLineDash(dash);
+    for (const [stroke, width] of [[this.theme.background, 4.5], [color, 2]]) {
+      g.strokeStyle = stroke;
+      g.lineWidth = width;
+      g.beginPath();
+      pixels.forEach(([px, py], k) => (k ? g.lineTo(px, py) : g.moveTo(px, py)));
+      g.stroke();
+    }
+    g.setLineDash([]);
+    g.fillStyle = color;
+    for (const [px, py] of pixels) { g.beginPath(); g.arc(px, py, 2.4, 0, 2 * Math.PI); g.fill(); }
+  },
+
   drawRect(g, [x0, x1, y0, y1], stroke, dash, fill, width = 1.5) {
     const [ax, ay] = this.toPixel(x0, y1);
     const [bx, by] = this.toPixel(x1, y0);
@@ -228,6 +250,7 @@ const PlaneDrawing = {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.lastRender = performance.now();
+    this.updatePosterior();
     const g = this.canvas.getContext("2d");
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.drawImage(this.staticLayer, 0, 0);

@@ -41,10 +41,13 @@ class PlaneSpec:
 
 
 def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, xy: np.ndarray, codes: np.ndarray,
-         labels: np.ndarray | None, label_names: Sequence[str] | None, thumbs: np.ndarray | None) -> bytes:
+         labels: np.ndarray | None, label_names: Sequence[str] | None, thumbs: np.ndarray | None,
+         sigma: np.ndarray | None = None, ellipses: np.ndarray | None = None) -> bytes:
     """xy (N, 2) plane coordinates of the held-out codes, codes (N, latent), labels (N,) or None,
     thumbs uint8 (N, H, W): the held-out images, shown beside the decode as the nearest one (None: not shown,
-    e.g. for a frame of a model while it trains)."""
+    e.g. for a frame of a model while it trains). A VAE's posterior q(z|x) = N(codes, diag sigma²): sigma (N, latent)
+    and its 1-σ ellipse on the plane, ellipses (N, 3) rows [major, minor, angle] (models/analysis/posterior.py);
+    None (a plain AE, a live frame): empty buffers."""
     n = len(codes)
     _check_finite(plane)
     buffers = {
@@ -55,6 +58,8 @@ def pack(plane_id: str, title: str, program: DecoderProgram, plane: PlaneSpec, x
         "labels": (np.full(n, -1) if labels is None else np.asarray(labels)).astype(np.int16),
         "thumbs": np.zeros(0, np.uint8) if thumbs is None else np.asarray(thumbs, np.uint8).reshape(
             n, *program.image_shape[1:]),
+        "sigma": np.zeros(0, np.float32) if sigma is None else np.asarray(sigma, np.float32).reshape(n, program.latent),
+        "ellipses": np.zeros(0, np.float32) if ellipses is None else np.asarray(ellipses, np.float32).reshape(n, 3),
     }
     specs, blob, offset = {}, [], 0
     for name, array in buffers.items():

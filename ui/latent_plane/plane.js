@@ -9,6 +9,8 @@ function registry() {
   return window.__aex;
 }
 
+const HINT = "Point to decode · click to pin z · arrow keys move the pin (Shift: ×10)";
+
 class Plane {
   constructor(root, header, buffers, decoder) {
     this.root = root;
@@ -57,7 +59,7 @@ class Plane {
     this.nearestText = el("div", "aex-nearest-text");
     nearest.append(this.thumb, this.nearestText);
     this.thumb.style.display = this.b.thumbs.length ? "" : "none"; // a live frame may come without the images
-    const hint = el("div", "aex-hint", "Point to decode · click to pin z · arrow keys move the pin (Shift: ×10)");
+    const hint = (this.hint = el("div", "aex-hint", HINT));
     side.append(this.caption, this.decoded, this.readout, nearest, hint);
     box.append(left, side);
     this.root.append(box);
@@ -124,9 +126,12 @@ class Plane {
     const stale = this.sentSeq && typeof state.seq === "number" && state.seq < this.sentSeq;
     if (!stale) {
       this.pin = state.pin ? [state.pin[0], state.pin[1]] : null;
+      this.pinnedCode = Number.isInteger(state.code) ? state.code : null; // the held-out image the pin sits on
       this.sliderReading = null; // the pin moved without the sliders: their next reading must be drawn
     }
     this.overlays = state.overlays || [];
+    this.hint.textContent = state.hint || HINT; // a page's own plane says what its click does
+    this.updateSpreadSwitch();
     this.drawStatic();
     this.request(true);
   }
@@ -155,7 +160,7 @@ class Plane {
 }
 
 // Each file's methods, by concern, on the one class: they share its state (`this`) as they did in one file.
-Object.assign(Plane.prototype, PlaneDrawing, PlaneDecoded, PlanePointer, PlaneSliders);
+Object.assign(Plane.prototype, PlaneDrawing, PlaneDecoded, PlanePointer, PlaneSliders, PlanePosterior);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);

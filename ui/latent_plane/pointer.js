@@ -15,6 +15,7 @@ const PlanePointer = {
       let [x, y] = this.toPlane(e.offsetX, e.offsetY);
       const near = this.nearestOnScreen(e.offsetX, e.offsetY);
       if (near !== null) [x, y] = [this.b.xy[2 * near], this.b.xy[2 * near + 1]];
+      this.pinnedCode = near; // its posterior shows at once (posterior.js); Python's answer confirms it
       c.focus();
       this.pinAt(x, y);
     };
@@ -25,6 +26,7 @@ const PlanePointer = {
       const [dx, dy] = moves[e.key];
       const scale = e.shiftKey ? 10 : 1;
       const [x, y] = this.pin || this.plane.start;
+      this.pinnedCode = null; // off the image's code, until Python's answer says it landed on another
       this.pinAt(x + dx * scale * this.plane.step[0], y + dy * scale * this.plane.step[1]);
     };
     c.addEventListener("pointermove", this.onMove);

@@ -1,6 +1,7 @@
 """What each latent plane of the app shows, as plain data (no streamlit, so it tests directly): the plane's
 coordinates for a 2-D code, for the first two principal directions of a wider code, and for the Holes
-comparison (and any map of codes); the payload the browser receives; and the held-out code nearest to a z."""
+comparison (and any map of codes); the payload the browser receives (with a VAE's posteriors); the held-out code
+nearest to a z, and the one a pin sits on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from models.analysis.latent import Principal
+from models.analysis.posterior import ellipses, posterior_stats
 from models.autoencoders import Autoencoder
 from models.data import Dataset
 from models.decoder_program import decoder_program
@@ -88,10 +90,17 @@ def codes_plane(codes: torch.Tensor, regions: Sequence[tuple[float, float, float
 def plane_payload(plane_id: str, title: str, model: Autoencoder, spec: PlaneSpec, xy: torch.Tensor,
                   codes: torch.Tensor, data: Dataset, with_images: bool = True) -> bytes:
     """with_images=False leaves out the held-out images (e.g. a frame of a model while it trains, sent each
-    second: the plane then names the nearest image's class without showing it)."""
+    second: the plane then names the nearest image's class without showing it) and a VAE's posteriors.
+    A VAE's payload carries each held-out image's σ and its 1-σ ellipse on this plane."""
     labels = None if data.test_labels is None else data.test_labels.numpy()
+    stats = posterior_stats(model, data.test) if with_images else None
+    sigma = shape = None
+    if stats is not None:
+        sigma = stats[1]
+        shape = ellipses(sigma, torch.tensor([spec.v1, spec.v2])).as_array()
+        sigma = sigma.numpy()
     return pack(plane_id, title, decoder_program(model), spec, xy.numpy(), codes.numpy(), labels,
-                data.label_names, to_uint8(data.test) if with_images else None)
+                data.label_names, to_uint8(data.test) if with_images else None, sigma, shape)
 
 
 def nearest_code(codes: torch.Tensor, z: torch.Tensor) -> tuple[int, float]:
@@ -99,6 +108,19 @@ def nearest_code(codes: torch.Tensor, z: torch.Tensor) -> tuple[int, float]:
     distances = (codes.float() - z.float().reshape(1, -1)).norm(dim=1)
     index = int(distances.argmin())
     return index, float(distances[index])
+
+
+def code_at(xy: torch.Tensor, point: Sequence[float], tolerance: Sequence[float]) -> int | None:
+    """The held-out code the pinned point sits on: the nearest whose plane coordinates are within `tolerance` of
+    the point on each axis (half a slider step: a click on a dot, snapped to the sliders, lands there), else None."""
+    if not len(xy):
+        return None
+    offset = (xy.double()[:, :2] - torch.tensor(list(point), dtype=torch.float64)).abs()
+    close = (offset <= torch.tensor(list(tolerance), dtype=torch.float64)).all(1)
+    if not bool(close.any()):
+        return None
+    distances = offset.norm(dim=1).masked_fill(~close, float("inf"))
+    return int(distances.argmin())
 
 
 def _floats(tensor: torch.Tensor) -> tuple[float, ...]:
