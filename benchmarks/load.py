@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +54,7 @@ class Trainer:
     clicked: float = 0.0
     finished: float | None = None
     promised: float | None = None  # what the page said the defaults would take, before any run
+    model_before: str | None = None  # the model in the page's URL before Train was pressed
     text: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -121,18 +123,28 @@ def open_trainer(context, url: str, trainer: Trainer) -> None:
     trainer.promised = float(promise[1]) if promise else None
 
 
+def model_in_url(page) -> str | None:
+    return parse_qs(urlparse(page.url).query).get("model", [None])[0]
+
+
 def press_train(trainer: Trainer) -> None:
-    """Press Train; returns once the page shows the new run (not the last run's panel)."""
-    trainer.page.get_by_role("button", name="Train").first.click()
+    """Press Train; returns once the page shows the new run, or its end: a run on an idle worker can end before
+    the page has drawn it training, and its model (a new name in the URL) is then selected at once."""
+    page = trainer.page
+    trainer.model_before = model_in_url(page)
+    page.get_by_role("button", name="Train").first.click()
     trainer.clicked = time.monotonic()
-    trainer.page.get_by_text("Training Dense AE").first.wait_for(timeout=90_000)
+    page.wait_for_function("before => document.querySelector('[data-testid=\"stMain\"]').innerText"
+                           ".includes('Training Dense AE') || new URL(location.href).searchParams.get('model') "
+                           "!== before", arg=trainer.model_before, timeout=90_000)
 
 
 def check_trainer(trainer: Trainer) -> None:
     if trainer.finished is not None:
         return
     page = trainer.page
-    if page.get_by_text("Last run:").count():
+    live = page.get_by_text("Training Dense AE").count()
+    if not live and page.get_by_text("Last run:").count() and model_in_url(page) != trainer.model_before:
         trainer.finished = time.monotonic()
         alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
         trainer.text = next((t for t in alerts if "Trained" in t or "ended" in t or "diverged" in t),

@@ -1,12 +1,12 @@
 """The default queue: jobs wait in this server, in the order they came, and each runs in a fresh child process
 (python -m models.jobs.child) with no other service needed.
 
-`workers` slots each keep one child started and warmed up (torch imported) while they wait, give it the next job,
-relay its messages, and start a new child when it exits. A child that dies (killed, out of memory) ends only its
-own job, as "the worker running your model stopped"; its slot starts another and the queue goes on. A job that
-runs far past its time cap is killed the same way. kind="thread" runs jobs in threads of this process instead
-(tests, and machines that cannot start processes); messages still cross models.jobs.wire, so a job that works in
-one mode works in the other.
+`workers` slots each keep one child started and warmed up (torch imported): a slot gives it the next job, relays
+its messages, and starts the child for its following job as soon as this one starts, so that one warms up
+meanwhile. A child that dies (killed, out of memory) ends only its own job, as "the worker running your model
+stopped"; its slot goes on with the next child and the queue goes on. A job that runs far past its time cap is
+killed the same way. kind="thread" runs jobs in threads of this process instead (tests, and machines that cannot
+start processes); messages still cross models.jobs.wire, so a job that works in one mode works in the other.
 """
 
 from __future__ import annotations
@@ -157,13 +157,8 @@ class EmbeddedQueue(JobQueue):
 
     # --- the slots -----------------------------------------------------------------------------------------
     def _slot(self) -> None:
+        proc = self._warm()
         while True:
-            proc = None
-            if self.kind == "process":
-                try:
-                    proc = self._spawn()
-                except OSError:
-                    LOG.exception("a training worker could not start")
             with self._lock:
                 while not self._waiting and not self._closed:
                     self._ready.wait()
@@ -171,6 +166,7 @@ class EmbeddedQueue(JobQueue):
                     break
                 job, data = self._waiting.popleft()
                 running = self._running[job.id] = _Running(job, proc)
+            after = self._warm()  # the next job's child imports torch while this one trains
             try:
                 if self.kind == "thread":
                     self._run_thread(job, data)
@@ -186,9 +182,20 @@ class EmbeddedQueue(JobQueue):
                 if proc is not None:
                     _close(proc, wait=5.0)
                     self._children.discard(proc)
+            proc = after
         if proc is not None:
             _close(proc, wait=0.0)
             self._children.discard(proc)
+
+    def _warm(self) -> subprocess.Popen | None:
+        """A child started now, to be ready for the slot's next job (None in thread mode or if none starts)."""
+        if self.kind != "process":
+            return None
+        try:
+            return self._spawn()
+        except OSError:
+            LOG.exception("a training worker could not start")
+            return None
 
     def _spawn(self) -> subprocess.Popen:
         args = [sys.executable, "-m", "models.jobs.child", "--threads", str(self.threads)]
