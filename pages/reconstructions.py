@@ -23,6 +23,7 @@ SEED_MAX = 2**31 - 1
 OWN_SIZE = 150  # pixels, about, for the user's image and its reconstruction
 PAIR_PX = 96  # an original above its reconstruction: 28 → 3×, 64 → 2× (larger in projector mode)
 INPUT_TABS = ["Upload an image", "Draw a digit"]
+OWN_CODE = "your image's code"
 
 
 @st.cache_data(show_spinner="Reconstructing the held-out images…", max_entries=16)
@@ -132,10 +133,12 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
             codes, key = held_out_codes(choice), "own_draw" if source is None else "own_upload"
             mine = (float(code[0]), float(code[0]), float(code[1]), float(code[1]))
             plane_id = draw_plane(choice, key, codes_plane(codes), codes, codes)  # the same payload for any image
+            # The plane opens pinned at this image's code, so its decode there is the reconstruction beside it.
             free_pin(choice, codes, key, plane_id, [{"point": [mine[0], mine[2]], "label": "your image"}],
-                     f"Its code z = ({code[0]:.2f}, {code[1]:.2f}) (the ring) among the held-out codes. Point at "
-                     f"the plane to decode any z in your browser; click to pin one.",
-                     extent=codes_plane(codes, [mine]).extent)  # wide enough to show this image's code
+                     f"The plane opens at your image's code z = ({code[0]:.2f}, {code[1]:.2f}) (the ring) among "
+                     f"the held-out codes. Point at the plane to decode any z in your browser; click to pin one.",
+                     extent=codes_plane(codes, [mine]).extent,  # wide enough to show this image's code
+                     start=(float(code[0]), float(code[1])), start_name=OWN_CODE)
         else:
             st.bar_chart(pd.DataFrame({"value": code}, index=pd.RangeIndex(1, len(code) + 1, name="code unit")),
                          height=220)

@@ -177,7 +177,11 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     assert data["overlays"][0]["point"] == pytest.approx(code.tolist(), abs=1e-5)
     x0, x1, y0, y1 = data["extent"]
     assert x0 <= float(code[0]) <= x1 and y0 <= float(code[1]) <= y1  # the plane reaches the image's code
-    assert data["pin"] is None
+    # It opens pinned at the image's code, named so, and the caption gives the same z.
+    assert data["pin"] == pytest.approx(code.tolist(), abs=1e-6)
+    assert data["pin_label"] == "your image's code"
+    named = f"Nearest to your image's code z = ({code[0]:.2f}, {code[1]:.2f}): "
+    assert any(caption.value.startswith(named) for caption in at.caption)
     states = at._tree.get_widget_states()
     state = states.widgets.add()
     state.id = _make_trigger_id(bridge.proto.id, "events")
@@ -185,6 +189,18 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     at._run(states)
     assert not at.exception
     assert any(caption.value.startswith("Nearest to the pinned z = (0.50, -0.50): ") for caption in at.caption)
+    bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
+    data = json.loads(json.loads(bridge.proto.json)["view"])
+    assert data["pin"] == [0.5, -0.5] and data["pin_label"] is None
+    # Another image opens at its own code, not at the pin made on the first.
+    at.file_uploader(key="upload").set_value(("seven.png", digit_png(index=1), "image/png")).run()
+    assert not at.exception and not at.error
+    bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
+    data = json.loads(json.loads(bridge.proto.json)["view"])
+    x, _, _ = photos.prepare_upload(digit_png(index=1), "seven.png", (1, 28, 28), digits=True)
+    other = model.embed(x)[0]
+    assert float((other - code).norm()) > 0.1  # a different code, so the test can tell them apart
+    assert data["pin"] == pytest.approx(other.tolist(), abs=1e-6) and data["pin_label"] == "your image's code"
 
 
 # --- the plain helpers --------------------------------------------------------------------------------

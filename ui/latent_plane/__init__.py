@@ -49,13 +49,15 @@ def plane(payload: bytes, key: str) -> None:
 
 def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[float] | None = None,
            overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None,
-           extent: Sequence[float] | None = None, live: dict | None = None, glyphs: bool = False) -> None:
+           extent: Sequence[float] | None = None, live: dict | None = None, glyphs: bool = False,
+           pin_label: str | None = None) -> None:
     """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane.
     overlays: {"rect": [x0, x1, y0, y1]} or {"point": [x, y], "label": …}; extent: a wider view than the
     payload's, without sending the payload again. live: the page's sliders that set the pin, mirrored in the
     browser as they move: {"x": {"key", "scale"}, "y": {"key", "scale"}, "base": [...] or None,
     "terms": [{"key", "vector"}]}, so z = base + Σ value·vector with x·scale and y·scale on the plane. glyphs: draw
-    each code as its class label instead of a dot."""
+    each code as its class label instead of a dot. pin_label: what the decode's readout calls this pin (e.g. "your
+    image's code"; else "pinned"), until the user moves it."""
 
     seq_key = f"{key}__seq"
 
@@ -72,7 +74,7 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
             "pin": None if pin is None else [float(v) for v in pin],
             "base": None if base is None else [float(v) for v in base], "overlays": list(overlays),
             "extent": None if extent is None else [float(v) for v in extent], "live": live,
-            "marks": "glyphs" if glyphs else "dots"}
+            "marks": "glyphs" if glyphs else "dots", "pin_label": pin_label}
     # One JSON string, not nested lists: Streamlit checks each list or dict in `data` for a dataframe, which
     # imports pandas and pyarrow on a cold server's first latent page (~0.45 s).
     _bridge_component()(data={"view": json.dumps(view)}, key=key, on_pin_change=pinned, width="stretch",
