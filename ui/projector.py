@@ -51,7 +51,8 @@ BASE_CSS = """
 
 # Phones (Streamlit's own breakpoint, 640 px): nothing scrolls sideways. Tables and tab bars wrap, display maths
 # wraps at its break points (relations, operators, \allowbreak) in a slightly smaller size, and a table too wide
-# to wrap (ui/tables.py) shows as one line per row instead.
+# to wrap (ui/tables.py) shows as one line per row instead. Reconstructions' gallery (pages/reconstructions.py)
+# shows two pairs a line and one row of eight at a time, with its pager, which wider screens do not need.
 PHONE_CSS = """
 @media (max-width: 640px) {
   [data-testid="stTable"] table { width: 100%; }
@@ -62,9 +63,15 @@ PHONE_CSS = """
   .katex-display > .katex { font-size: 1.05em; }
   .katex-display > .katex, .katex-display > .katex > .katex-html { white-space: normal; }
   [class*="st-key-wide_table_"] { display: none; }
+  .st-key-recon_gallery [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: .5rem; }
+  .st-key-recon_gallery [data-testid="stColumn"] { flex: 0 0 calc(50% - .5rem) !important;
+    width: calc(50% - .5rem) !important; min-width: 0 !important; }
+  .st-key-recon_gallery [data-testid="stColumn"]:not(:has(img)) { display: none; }
+  .st-key-recon_gallery [data-testid="stColumn"] [data-testid="stVerticalBlock"] { align-items: center; }
+  [class*="st-key-recon_row_off_"] { display: none; }
 }
 @media (min-width: 641px) {
-  [class*="st-key-table_rows_"] { display: none; }
+  [class*="st-key-table_rows_"], .st-key-recon_page { display: none; }
 }
 """
 

@@ -113,6 +113,25 @@ def test_number_slider_sets_how_many_images():
     assert at.query_params["n"] == "24"
 
 
+def test_the_phone_pager_pages_by_rows_and_keeps_its_page_in_the_url():
+    at = open_page(n="20")
+    pager = at.get("button_group")[0]
+    assert pager.proto.label == "Images"
+    assert [pager.proto.options[i].content for i in range(3)] == ["1–8", "9–16", "17–20"]
+    assert "page" not in at.query_params  # page 1, the default, needs no place in the URL
+    before = [image.value for image in gallery(at)]
+    pager.set_value(3).run()
+    assert not at.exception
+    assert at.query_params["page"] == "3"
+    assert [image.value for image in gallery(at)] == before  # a wide screen still shows every row
+    at.button(key="recon_reshuffle").click().run()
+    assert "page" not in at.query_params  # a new sample starts on its first page
+    linked = open_page(n="20", page="2")
+    assert linked.session_state["recon_page"] == 2
+    assert not open_page(n="8").get("button_group")  # one row: nothing to page
+    assert open_page(n="16", page="9").session_state["recon_page"] == 2  # out of range: clamped
+
+
 def test_url_restores_the_view():
     default = shown_labels(open_page())
     at = open_page(seed="5", n="24", **{"class": "7"})
