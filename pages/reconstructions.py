@@ -12,17 +12,18 @@ from ui.latent.explore import draw_plane, free_pin
 from ui.latent_plane.views import codes_plane
 from ui.messages import escape_md
 from ui.projector import scaled
-from ui.query import query_choice, query_int, set_query, state_from_query
+from ui.query import drop_query, query_choice, query_int, set_query, state_from_query
 from ui.reconstructions import plots as rp
 from ui.session_models import DATASET_TITLES, ModelChoice, current, held_out_codes
 
 ALL = "all"
-PER_ROW = 8
+PER_ROW = 8  # pairs a row on a wide screen; on a phone one row is a page, two pairs a line (ui/projector.py)
 N_MIN, N_MAX, N_STEP, N_DEFAULT = 8, 32, 4, 16
 SEED_MAX = 2**31 - 1
 OWN_SIZE = 150  # pixels, about, for the user's image and its reconstruction
 PAIR_PX = 96  # an original above its reconstruction: 28 → 3×, 64 → 2× (larger in projector mode)
 INPUT_TABS = ["Upload an image", "Draw a digit"]
+OWN_CODE = "your image's code"
 
 
 @st.cache_data(show_spinner="Reconstructing the held-out images…", max_entries=16)
@@ -40,6 +41,26 @@ def outputs(choice: ModelChoice) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
 
 def reshuffle() -> None:
     st.session_state["recon_seed"] = (st.session_state["recon_seed"] + 1) % SEED_MAX
+    st.session_state["recon_page"] = 1  # a new sample starts on its first page
+
+
+def pager(count: int) -> int:
+    """On a phone the gallery shows one row of PER_ROW pairs at a time: which one (1-based), kept in the URL as
+    ?page=. Wider screens show every row and never see the pager (ui/projector.py PHONE_CSS)."""
+    pages = -(-count // PER_ROW)
+    state_from_query("recon_page", query_int("page", 1, 1, pages))
+    if not 1 <= st.session_state["recon_page"] <= pages:  # fewer images than when it was picked
+        st.session_state["recon_page"] = 1
+    page = 1
+    if pages > 1:
+        page = st.segmented_control(
+            "Images", range(1, pages + 1), required=True, key="recon_page",
+            format_func=lambda p: f"{(p - 1) * PER_ROW + 1}–{min(p * PER_ROW, count)}")
+    if page > 1:
+        set_query(page=page)
+    else:
+        drop_query("page")
+    return page
 
 
 def class_filter(choice: ModelChoice) -> int | None:
@@ -89,12 +110,16 @@ def gallery(choice: ModelChoice) -> None:
     with picture:
         if cls is not None and len(index) < n:
             st.info(f"Only {len(index)} held-out images{which}: showing all of them.")
-        for start in range(0, len(index), PER_ROW):
-            for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
-                tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
-                    else f"#{index[i]}"
-                column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
-                             caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
+        with st.container(key="recon_gallery"):
+            page = pager(len(index))
+            for row, start in enumerate(range(0, len(index), PER_ROW)):
+                # A phone hides every row but the page's (the key names it): the images are all here already.
+                with st.container(key="recon_row_on" if row == page - 1 else f"recon_row_off_{row}"):
+                    for column, i in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(index)))):
+                        tag = choice.label_names[labels[index[i]]] if labels is not None and choice.label_names \
+                            else f"#{index[i]}"
+                        column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
+                                     caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
     with st.expander("How to read the gallery"):
         st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
                    f"**{escape_md(choice.title)}**{note}. Under each: its class and the model's own loss, **{what}**"
@@ -132,10 +157,12 @@ def show_own(choice: ModelChoice, x: torch.Tensor, source: np.ndarray | None, so
             codes, key = held_out_codes(choice), "own_draw" if source is None else "own_upload"
             mine = (float(code[0]), float(code[0]), float(code[1]), float(code[1]))
             plane_id = draw_plane(choice, key, codes_plane(codes), codes, codes)  # the same payload for any image
+            # The plane opens pinned at this image's code, so its decode there is the reconstruction beside it.
             free_pin(choice, codes, key, plane_id, [{"point": [mine[0], mine[2]], "label": "your image"}],
-                     f"Its code z = ({code[0]:.2f}, {code[1]:.2f}) (the ring) among the held-out codes. Point at "
-                     f"the plane to decode any z in your browser; click to pin one.",
-                     extent=codes_plane(codes, [mine]).extent)  # wide enough to show this image's code
+                     f"The plane opens at your image's code z = ({code[0]:.2f}, {code[1]:.2f}) (the ring) among "
+                     f"the held-out codes. Point at the plane to decode any z in your browser; click to pin one.",
+                     extent=codes_plane(codes, [mine]).extent,  # wide enough to show this image's code
+                     start=(float(code[0]), float(code[1])), start_name=OWN_CODE)
         else:
             st.bar_chart(pd.DataFrame({"value": code}, index=pd.RangeIndex(1, len(code) + 1, name="code unit")),
                          height=220)

@@ -1,4 +1,5 @@
-"""How the app looks, in one place: the busy indicator, the projector mode (?present=1) and the CSS for both.
+"""How the app looks, in one place: the busy indicator, the projector mode (?present=1), phones, and the CSS for
+them.
 
 Streamlit only (no torch): app.py applies it before anything heavy is imported, so the busy bar already shows
 during a cold start. Pages ask `scaled(px)` for their pictures' sizes, which grow in projector mode.
@@ -43,6 +44,35 @@ BASE_CSS = """
 [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"],
 [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {
   white-space: normal; overflow: visible; }
+/* KaTeX's stacked parts (an aligned formula's rows) reach 2 px past the formula's right edge, which let a display
+   formula that fills its box scroll sideways by 2 px. */
+.katex-display { padding-right: 2px; }
+"""
+
+# Phones (Streamlit's own breakpoint, 640 px): nothing scrolls sideways. Tables and tab bars wrap, display maths
+# wraps at its break points (relations, operators, \allowbreak) in a slightly smaller size, and a table too wide
+# to wrap (ui/tables.py) shows as one line per row instead. Reconstructions' gallery (pages/reconstructions.py)
+# shows two pairs a line and one row of eight at a time, with its pager, which wider screens do not need.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  [data-testid="stTable"] table { width: 100%; }
+  [data-testid="stTable"] th, [data-testid="stTable"] td { white-space: normal; padding: .25rem .3rem;
+    font-size: .8rem; }
+  [data-testid="stTable"] [data-testid="stMarkdownContainer"] p { white-space: normal; overflow-wrap: anywhere; }
+  [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: .25rem; }
+  .katex-display > .katex { font-size: 1.05em; }
+  .katex-display > .katex, .katex-display > .katex > .katex-html { white-space: normal; }
+  [class*="st-key-wide_table_"] { display: none; }
+  .st-key-recon_gallery [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: .5rem; }
+  .st-key-recon_gallery [data-testid="stColumn"] { flex: 0 0 calc(50% - .5rem) !important;
+    width: calc(50% - .5rem) !important; min-width: 0 !important; }
+  .st-key-recon_gallery [data-testid="stColumn"]:not(:has(img)) { display: none; }
+  .st-key-recon_gallery [data-testid="stColumn"] [data-testid="stVerticalBlock"] { align-items: center; }
+  [class*="st-key-recon_row_off_"] { display: none; }
+}
+@media (min-width: 641px) {
+  [class*="st-key-table_rows_"], .st-key-recon_page { display: none; }
+}
 """
 
 # Projector mode: no wasted top padding, narrow side margins, larger text and captions, pictures kept crisp
@@ -85,7 +115,7 @@ def apply() -> None:
     on = presenting()
     # The frontend acts on a change of this value only, so the sidebar can still be opened by hand.
     st.set_page_config(initial_sidebar_state="collapsed" if on else "auto")
-    st.html(f"<style>{BASE_CSS}{PRESENT_CSS if on else ''}</style>")
+    st.html(f"<style>{BASE_CSS}{PHONE_CSS}{PRESENT_CSS if on else ''}</style>")
 
 
 def toggle() -> None:

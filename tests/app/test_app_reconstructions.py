@@ -113,6 +113,25 @@ def test_number_slider_sets_how_many_images():
     assert at.query_params["n"] == "24"
 
 
+def test_the_phone_pager_pages_by_rows_and_keeps_its_page_in_the_url():
+    at = open_page(n="20")
+    pager = at.get("button_group")[0]
+    assert pager.proto.label == "Images"
+    assert [pager.proto.options[i].content for i in range(3)] == ["1–8", "9–16", "17–20"]
+    assert "page" not in at.query_params  # page 1, the default, needs no place in the URL
+    before = [image.value for image in gallery(at)]
+    pager.set_value(3).run()
+    assert not at.exception
+    assert at.query_params["page"] == "3"
+    assert [image.value for image in gallery(at)] == before  # a wide screen still shows every row
+    at.button(key="recon_reshuffle").click().run()
+    assert "page" not in at.query_params  # a new sample starts on its first page
+    linked = open_page(n="20", page="2")
+    assert linked.session_state["recon_page"] == 2
+    assert not open_page(n="8").get("button_group")  # one row: nothing to page
+    assert open_page(n="16", page="9").session_state["recon_page"] == 2  # out of range: clamped
+
+
 def test_url_restores_the_view():
     default = shown_labels(open_page())
     at = open_page(seed="5", n="24", **{"class": "7"})
@@ -177,7 +196,11 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     assert data["overlays"][0]["point"] == pytest.approx(code.tolist(), abs=1e-5)
     x0, x1, y0, y1 = data["extent"]
     assert x0 <= float(code[0]) <= x1 and y0 <= float(code[1]) <= y1  # the plane reaches the image's code
-    assert data["pin"] is None
+    # It opens pinned at the image's code, named so, and the caption gives the same z.
+    assert data["pin"] == pytest.approx(code.tolist(), abs=1e-6)
+    assert data["pin_label"] == "your image's code"
+    named = f"Nearest to your image's code z = ({code[0]:.2f}, {code[1]:.2f}): "
+    assert any(caption.value.startswith(named) for caption in at.caption)
     states = at._tree.get_widget_states()
     state = states.widgets.add()
     state.id = _make_trigger_id(bridge.proto.id, "events")
@@ -185,6 +208,18 @@ def test_a_2d_models_upload_shows_its_code_on_a_latent_plane_that_can_be_pinned(
     at._run(states)
     assert not at.exception
     assert any(caption.value.startswith("Nearest to the pinned z = (0.50, -0.50): ") for caption in at.caption)
+    bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
+    data = json.loads(json.loads(bridge.proto.json)["view"])
+    assert data["pin"] == [0.5, -0.5] and data["pin_label"] is None
+    # Another image opens at its own code, not at the pin made on the first.
+    at.file_uploader(key="upload").set_value(("seven.png", digit_png(index=1), "image/png")).run()
+    assert not at.exception and not at.error
+    bridge = next(e for e in at.get("bidi_component") if e.key == "bridge_own_upload")
+    data = json.loads(json.loads(bridge.proto.json)["view"])
+    x, _, _ = photos.prepare_upload(digit_png(index=1), "seven.png", (1, 28, 28), digits=True)
+    other = model.embed(x)[0]
+    assert float((other - code).norm()) > 0.1  # a different code, so the test can tell them apart
+    assert data["pin"] == pytest.approx(other.tolist(), abs=1e-6) and data["pin_label"] == "your image's code"
 
 
 # --- the plain helpers --------------------------------------------------------------------------------

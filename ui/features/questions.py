@@ -24,6 +24,7 @@ from ui.messages import escape_md
 from ui.pictures import png_bytes
 from ui.query import query_choice, set_query, state_from_query
 from ui.session_models import ModelChoice
+from ui.tables import phone_table
 
 SHOWN = 8  # held-out images per decoding row
 UNITS_SHOWN = 8  # units per reactivation row
@@ -114,9 +115,10 @@ def decoding_details(results: list[tuple[ModelChoice, Decodings]]) -> None:
     st.markdown("The question proposes to undo the encoder: apply f⁻¹ to the code, remove the hidden bias, "
                 "then the transpose. Here is that formula next to the learned decoder and two other candidates, "
                 f"each on the same {n} held-out images:")
-    st.latex(r"\,\underbrace{g(W'h + b')}_{\text{learned}} \quad "
-             r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad "
-             r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad "
+    # \allowbreak: a phone wraps the four between them instead of scrolling sideways (ui/projector.py PHONE_CSS).
+    st.latex(r"\,\underbrace{g(W'h + b')}_{\text{learned}} \quad \allowbreak "
+             r"\underbrace{W^\top\big(f^{-1}(h) - b\big)}_{\text{the question's}} \quad \allowbreak "
+             r"\underbrace{W^{+}\big(f^{-1}(h) - b\big)}_{\text{pseudo-inverse}} \quad \allowbreak "
              r"\underbrace{f^{-1}(W'h + b')}_{f^{-1}\text{ at the output}}\,")
     eps = results[0][1].eps
     st.caption(f"g runs on the model's own float32 code. The inverse paths run in float64, and f⁻¹ is infinite on "
@@ -126,7 +128,7 @@ def decoding_details(results: list[tuple[ModelChoice, Decodings]]) -> None:
                                               for c, _ in results) + "). "
                + "; ".join(f"{escape_md(c.title)}: {shown_outside_shares(d, SHOWN)}" for c, d in results))
     tables = [pd.DataFrame(decoding_table(d)).assign(model=c.title) for c, d in results]
-    st.table(pd.concat(tables).set_index(["model", "decoding"]))
+    phone_table(pd.concat(tables).set_index(["model", "decoding"]), "decodings")
     for column, (choice, decodings) in zip(st.columns(2), results):
         with column:
             st.markdown(f"**{escape_md(choice.title)}**")

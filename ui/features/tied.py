@@ -18,6 +18,7 @@ from ui.features.plots import gap_axis_range, learning_curves_figure
 from ui.features.questions import gap_table
 from ui.messages import escape_md
 from ui.session_models import ModelChoice, catalog, get_choice
+from ui.tables import phone_table
 
 PAIR = ("mnist_tied100", "mnist_untied100")  # both trained until the held-out loss stopped improving
 
@@ -99,7 +100,7 @@ def gap_details(choices: list[ModelChoice]) -> None:
     scope = measured_on("This table was", "sigmoid", activations(choices))
     st.markdown("**Generalisation gap at several widths and training-set sizes** (BCE per image, held-out − "
                 f"train, each run stopped when its held-out loss stopped improving){': ' + scope if scope else ':'}")
-    st.table(pd.DataFrame(gap_rows(table)).set_index(["training digits", "units"]))
+    phone_table(pd.DataFrame(gap_rows(table)).set_index(["training digits", "units"]), "gaps")
     recipe = table.recipe
     st.caption(f"Single sigmoid layer, Adam lr {recipe.get('lr')}, batch {recipe.get('batch_size')}, seed "
                f"{recipe.get('seed')}; stopped after {recipe.get('patience')} epochs without a held-out "

@@ -111,18 +111,20 @@ def outside_code_range(model: Autoencoder, z: torch.Tensor) -> str:
             f"a code the encoder can never produce.")
 
 
-def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, in_browser: bool) -> None:
+def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, in_browser: bool,
+                 what: str = "the pinned z") -> None:
     """The held-out image whose code is nearest to the pinned z: its picture beside the server's decode of z when
-    the browser does not decode it; when it does, the plane shows both pictures and this is one line of text."""
+    the browser does not decode it; when it does, the plane shows both pictures and this is one line of text.
+    what: the pin's name in the caption (e.g. "your image's code z")."""
     index, distance = nearest_code(codes, z)
     shown = ", ".join(f"{v:.2f}" for v in z[:3].tolist()) + (", …" if len(z) > 3 else "")
-    caption = (f"Nearest to the pinned z = ({shown}): {label_of(choice, index)}, {distance:.2f} away"
+    caption = (f"Nearest to {what} = ({shown}): {label_of(choice, index)}, {distance:.2f} away"
                f"{outside_code_range(choice.model, z)}")
     if in_browser:  # the plane shows this image beside its decode: here only the numbers, once
         st.caption(caption)
         return
     decoded_slot, nearest_slot = st.columns(2)
-    show(decode_one(choice.model, z), f"Pinned: z = ({shown}), decoded on the server.", where=decoded_slot)
+    show(decode_one(choice.model, z), f"Pinned: {what} = ({shown}), decoded on the server.", where=decoded_slot)
     show(_thumbnail(choice.cache_key, choice.data, index), caption, where=nearest_slot)
 
 
@@ -241,24 +243,33 @@ def _sliders_principal(choice: ModelChoice, codes: torch.Tensor, pca: Principal,
 # --- a plane without sliders (Holes, the code of a user's image) ---------------------------------------------
 @st.fragment
 def free_pin(choice: ModelChoice, codes: torch.Tensor, key: str, plane_id: str | None, overlays: list[dict],
-             hint: str, extent: tuple[float, float, float, float] | None = None) -> None:
-    """The plane's pin lives in session state, per model (a pin made on another model is not shown)."""
+             hint: str, extent: tuple[float, float, float, float] | None = None,
+             start: tuple[float, float] | None = None, start_name: str = "") -> None:
+    """The plane's pin lives in session state, per model (a pin made on another model is not shown). start: where
+    the plane opens pinned, named start_name (a user's image's code), until the user pins elsewhere; a pin made
+    while another start was shown (an earlier image) is dropped, so each new image opens at its own code."""
     with user_errors("pinning a code on the plane"):
         state_key = f"{key}_pin"
         pin = st.session_state.get(state_key)
-        if st.session_state.get(f"{state_key}_model") != choice.cache_key:
+        if st.session_state.get(f"{state_key}_model") != (choice.cache_key, start):
             pin = None
+        at_start = pin is None and start is not None
+        if at_start:
+            pin = start
         if plane_id is not None:
-            bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=overlays, on_pin=_remember(state_key, choice),
-                   extent=extent, glyphs=glyphs())
-        if pin is None:
+            bridge(plane_id, key=f"bridge_{key}", pin=pin, overlays=overlays,
+                   on_pin=_remember(state_key, (choice.cache_key, start)), extent=extent, glyphs=glyphs(),
+                   pin_label=start_name if at_start else None)
+        if pin is None or at_start:
             st.caption(hint)
-            return
-        pinned_panel(choice, codes, torch.tensor(pin, dtype=torch.float32), in_browser=plane_id is not None)
+        if pin is not None:
+            pinned_panel(choice, codes, torch.tensor(pin, dtype=torch.float32), in_browser=plane_id is not None,
+                         what=f"{start_name} z" if at_start else "the pinned z")
 
 
-def _remember(state_key: str, choice: ModelChoice):
+def _remember(state_key: str, owner: tuple):
+    """owner: (the model's cache key, the plane's start), the pin's context: a pin made in another is not shown."""
     def on_pin(x: float, y: float) -> None:
         st.session_state[state_key] = (x, y)
-        st.session_state[f"{state_key}_model"] = choice.cache_key
+        st.session_state[f"{state_key}_model"] = owner
     return on_pin

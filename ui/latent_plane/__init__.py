@@ -54,7 +54,7 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
            overlays: Sequence[dict] = (), on_pin: Callable[[float, float], None] | None = None,
            extent: Sequence[float] | None = None, live: dict | None = None, glyphs: bool = False,
            posterior: bool = False, code: int | None = None, spread: bool | None = None,
-           hint: str | None = None) -> None:
+           hint: str | None = None, pin_label: str | None = None) -> None:
     """on_pin(x, y) runs as a callback (before the fragment redraws) when the user pins z on the plane.
     overlays: {"rect": [x0, x1, y0, y1]} or {"point": [x, y], "label": …}; extent: a wider view than the
     payload's, without sending the payload again. live: the page's sliders that set the pin, mirrored in the
@@ -64,7 +64,8 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
     VAE's plane draws z = μ + σ·ε for it, in the browser; a plain AE's says its code is a point), for `code`, the
     held-out image the pin sits on (None: none). spread: whether to draw each code's 1-σ posterior ellipse (a VAE's
     payload carries them), with a switch for it in the plane's legend that sets spread() (None: no switch, no
-    ellipses). hint: what a click does on this plane, in place of the usual line under the decode."""
+    ellipses). hint: what a click does on this plane, in place of the usual line under the decode. pin_label: what
+    the decode's readout calls this pin (e.g. "your image's code"; else "pinned"), until the user moves it."""
 
     seq_key = f"{key}__seq"
 
@@ -88,7 +89,8 @@ def bridge(plane_id: str, key: str, pin: Sequence[float] | None, base: Sequence[
             "extent": None if extent is None else [float(v) for v in extent], "live": live,
             "marks": "glyphs" if glyphs else "dots", "posterior": bool(posterior),
             "code": None if code is None else int(code),
-            "spread": None if spread is None else bool(spread), "hint": hint}
+            "spread": None if spread is None else bool(spread), "hint": hint,
+            "pin_label": pin_label}
     # One JSON string, not nested lists: Streamlit checks each list or dict in `data` for a dataframe, which
     # imports pandas and pyarrow on a cold server's first latent page (~0.45 s).
     _bridge_component()(data={"view": json.dumps(view)}, key=key, on_pin_change=pinned,

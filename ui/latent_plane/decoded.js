@@ -17,13 +17,20 @@ const PlaneDecoded = {
     window.dispatchEvent(new CustomEvent("aex-decoded", { detail: { plane: this.h.id, what } }));
     const [index, distance] = this.nearestCode(z);
     this.drawThumb(index);
-    const labels = { pointer: "under the pointer", pinned: "pinned", start: "at the start" };
+    const labels = { pointer: "under the pointer", pinned: this.pinName(), start: "at the start" };
     const coords = this.plane.mode === "pca"
       ? `PC1 = ${format(x / this.plane.std[0])}σ, PC2 = ${format(y / this.plane.std[1])}σ`
       : `z = (${format(x)}, ${format(y)})`;
     this.readout.textContent = `${coords} · ${labels[what]}`;
     this.nearestText.textContent = `Nearest held-out image: #${index}${this.classOf(index)}, ` +
       `${distance.toFixed(2)} away in z`;
+  },
+
+  // Python may name the pin it set ("your image's code"); once the user moves the pin it is just "pinned".
+  pinName() {
+    const state = this.state || {};
+    const same = state.pin && this.pin && state.pin[0] === this.pin[0] && state.pin[1] === this.pin[1];
+    return same && state.pin_label ? state.pin_label : "pinned";
   },
 
   // ", class 7" for a held-out image with a label (its name when the payload has names), "" without one.

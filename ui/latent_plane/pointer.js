@@ -16,8 +16,11 @@ const PlanePointer = {
       const near = this.nearestOnScreen(e.offsetX, e.offsetY);
       if (near !== null) [x, y] = [this.b.xy[2 * near], this.b.xy[2 * near + 1]];
       this.pinnedCode = near; // its posterior shows at once (posterior.js); Python's answer confirms it
-      c.focus();
+      c.focus({ preventScroll: true });
       this.pinAt(x, y);
+      // Stacked (a phone, a narrow column), the decode and its readout sit under the plane: a tap low on the plane
+      // would otherwise leave them below the fold. "nearest" does not scroll when they are already in view.
+      if (this.box.classList.contains("aex-stacked")) this.readout.scrollIntoView({ block: "nearest" });
     };
     this.onKey = (e) => {
       const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
