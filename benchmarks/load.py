@@ -27,7 +27,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ from urllib.parse import parse_qs, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import CHROMIUM, CHROMIUM_ARGS, percentile, rss_megabytes, serve, wait_healthy  # noqa: E402
+from benchmarks.harness import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, percentile, rss_megabytes, serve,  # noqa: E402
+                                wait_healthy)
 from benchmarks.latency import CAPTION, PROBE_JS, Target, open_target  # noqa: E402
 from benchmarks.services import redis_server, workers  # noqa: E402
 from models.jobs.sizing import available_cpus  # noqa: E402
@@ -134,9 +134,15 @@ def press_train(trainer: Trainer) -> None:
     trainer.model_before = model_in_url(page)
     page.get_by_role("button", name="Train").first.click()
     trainer.clicked = time.monotonic()
-    page.wait_for_function("before => document.querySelector('[data-testid=\"stMain\"]').innerText"
-                           ".includes('Training Dense AE') || new URL(location.href).searchParams.get('model') "
-                           "!== before", arg=trainer.model_before, timeout=90_000)
+    try:
+        page.wait_for_function("before => document.querySelector('[data-testid=\"stMain\"]').innerText"
+                               ".includes('Training Dense AE') || new URL(location.href).searchParams.get('model') "
+                               "!== before", arg=trainer.model_before, timeout=90_000)
+    except Exception:  # noqa: BLE001 (said as this trainer's failure, with what its page shows)
+        shown = page.locator('[data-testid="stMain"]').inner_text()[:600].replace("\n", " | ")
+        trainer.errors.append(f"no run 90 s after Train; the page shows: {shown}")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"load-{trainer.name.replace(' ', '-')}-no-run.png"))
 
 
 def check_trainer(trainer: Trainer) -> None:
@@ -299,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         args.sessions, args.trainers, args.rounds, args.timeout = 3, 1, 2, 300.0
     servers = args.servers or (2 if args.queue_url else 1)
     with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load_")))
+        ARTIFACTS.mkdir(exist_ok=True)
+        logs = [ARTIFACTS / f"load-app-{i}.log" for i in range(servers)]  # kept, to read after a failure
         env = {"AEX_TRAIN_POOL": args.pool}
         worker_pids: list[int] = []
         if args.queue_url:
@@ -313,9 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             engine = f"one server, its embedded queue ({args.pool}es)"
         os.environ.update(env)  # the servers inherit it: models.jobs.open_queue
-        started = [stack.enter_context(serve(ROOT / "app.py", tmp / f"app-{i}.log")) for i in range(servers)]
+        started = [stack.enter_context(serve(ROOT / "app.py", logs[i])) for i in range(servers)]
         for i, (process, url) in enumerate(started):
-            wait_healthy(process, url, tmp / f"app-{i}.log")
+            wait_healthy(process, url, logs[i])
         memory = MemorySampler([process.pid for process, _ in started], worker_pids)
         memory.start()
         try:
@@ -326,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         code = report(result, memory, args.sessions, engine)
         if any(t.errors for t in [result["reference"], *result["trainers"]]):
             for i in range(servers):
-                print(f"\nserver {i}'s log, last lines:\n" + (tmp / f"app-{i}.log").read_text()[-3000:])
+                print(f"\nserver {i}'s log, last lines:\n" + logs[i].read_text()[-3000:])
     if args.quick:
         print("quick mode: 3 sessions, 1 trainer; the figures mean little")
     return code
