@@ -68,11 +68,15 @@ def _wanted_model(page: str, names: list[str]) -> tuple[str, str | None]:
 
 
 def _picked_model() -> None:
-    st.session_state[PICKED_KEY] = {"model": st.session_state["sidebar_model"]}
+    # .get: the Train page drops the pickers' state to select a newly trained model (pages/train.py
+    # select_in_sidebar); a widget event from the browser that crosses that rerun finds no value: nothing picked.
+    if st.session_state.get("sidebar_model") is not None:
+        st.session_state[PICKED_KEY] = {"model": st.session_state["sidebar_model"]}
 
 
 def _picked_dataset() -> None:
-    st.session_state[PICKED_KEY] = {"dataset": st.session_state["sidebar_dataset"]}
+    if st.session_state.get("sidebar_dataset") is not None:
+        st.session_state[PICKED_KEY] = {"dataset": st.session_state["sidebar_dataset"]}
 
 
 def sidebar(page: str = "", top=None) -> ModelChoice:

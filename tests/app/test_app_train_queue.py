@@ -70,3 +70,23 @@ def test_a_session_that_ends_takes_its_waiting_run_out_of_the_queue():
 @pytest.fixture(autouse=True)
 def _no_queue_env(monkeypatch):
     monkeypatch.delenv("AEX_QUEUE_URL", raising=False)
+
+
+def test_a_sidebar_event_that_crosses_the_train_pages_reselection_is_ignored():
+    """After a run the Train page drops the sidebar pickers' state to select the new model; a picker event from the
+    browser that arrives across that rerun used to raise KeyError in its callback (seen under load)."""
+
+    def script():
+        import streamlit as st
+
+        from ui.sidebar import PICKED_KEY, _picked_dataset, _picked_model
+
+        st.session_state.pop("sidebar_dataset", None)
+        st.session_state.pop("sidebar_model", None)
+        _picked_dataset()
+        _picked_model()
+        st.write(f"picked: {st.session_state.get(PICKED_KEY)}")
+
+    at = AppTest.from_function(script)
+    at.run()
+    assert not at.exception and at.markdown[0].value == "picked: None"
