@@ -51,16 +51,20 @@ def pager(count: int) -> int:
     state_from_query("recon_page", query_int("page", 1, 1, pages))
     if not 1 <= st.session_state["recon_page"] <= pages:  # fewer images than when it was picked
         st.session_state["recon_page"] = 1
-    page = 1
-    if pages > 1:
-        page = st.segmented_control(
-            "Images", range(1, pages + 1), required=True, key="recon_page",
-            format_func=lambda p: f"{(p - 1) * PER_ROW + 1}–{min(p * PER_ROW, count)}")
+    page = st.session_state["recon_page"] if pages > 1 else 1  # its control is drawn under the gallery
     if page > 1:
         set_query(page=page)
     else:
         drop_query("page")
     return page
+
+
+def pager_control(count: int) -> None:
+    """The pager under the gallery (the page opens on its picture, never on a control)."""
+    pages = -(-count // PER_ROW)
+    if pages > 1:
+        st.segmented_control("Images", range(1, pages + 1), required=True, key="recon_page",
+                             format_func=lambda p: f"{(p - 1) * PER_ROW + 1}–{min(p * PER_ROW, count)}")
 
 
 def class_filter(choice: ModelChoice) -> int | None:
@@ -120,6 +124,7 @@ def gallery(choice: ModelChoice) -> None:
                             else f"#{index[i]}"
                         column.image(rp.stack_pair(originals[i], reconstructions[i], factor), output_format="PNG",
                                      caption=f"{escape_md(tag)} · {errors[index[i]]:.3g}", clamp=True)
+            pager_control(len(index))
     with st.expander("How to read the gallery"):
         st.caption(f"Top: a held-out image the model never trained on. Bottom: its reconstruction by "
                    f"**{escape_md(choice.title)}**{note}. Under each: its class and the model's own loss, **{what}**"

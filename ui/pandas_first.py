@@ -5,8 +5,10 @@ plotly checks each value it is given against pandas through sys.modules, without
 pandas lazily, on a server's first st.dataframe. When that import is under way in one session's script thread while
 another session builds a plotly figure, plotly finds the half-imported module and that page fails with
 "partially initialized module 'pandas' has no attribute 'Series'" (seen with twenty sessions, benchmarks/load.py).
-ui/__init__.py imports this module, so pandas is whole before any page code runs: Python's module lock makes the
-other script threads wait while ui is imported. tests/unit/test_pandas_first.py fails when plotly stops peeking.
+Every place in ui/ that imports plotly imports this module just before, so pandas is whole before any figure is
+built: Python's module lock makes this thread wait while another is importing pandas. Like plotly, it is imported
+only where a figure is drawn, so it stays off the start-up path. tests/unit/test_pandas_first.py fails when plotly
+stops peeking.
 """
 
 import pandas  # noqa: F401

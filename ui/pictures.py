@@ -106,6 +106,7 @@ def gif_bytes(frames: np.ndarray, duration_ms: int = 120, bounce: bool = True) -
 
 
 def loss_curve(history: Sequence[dict], title: str = "Loss per sample"):
+    from ui import pandas_first  # noqa: F401 (before plotly: see that module)
     import plotly.graph_objects as go  # noqa: PLC0415
 
     epochs = [h["epoch"] for h in history]

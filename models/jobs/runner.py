@@ -93,9 +93,9 @@ class JobContext:
         while control.paused and control.steps <= self._steps_taken and not self._stop_flag():
             if not self.paused:
                 self.paused = True
-                self._send(PAUSED, True)
-                if self.on_pause is not None:
+                if self.on_pause is not None:  # its frame first: "paused" then means the picture is there
                     self.on_pause()
+                self._send(PAUSED, True)
             if self.watched + time.monotonic() - began > MAX_WATCHING:
                 break
             time.sleep(0.03)

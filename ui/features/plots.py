@@ -148,6 +148,7 @@ def learning_curves_figure(curves: Mapping[str, object], loss: str = "BCE per im
     """Plotly figure: each model's train (dashed) and held-out (solid) loss per epoch, its kept epoch circled.
     `curves` maps a model's title to a models.analysis.tied_untied.Curve. With zoom, the loss axis is
     gap_axis_range: the first epochs' much higher losses run off the top."""
+    from ui import pandas_first  # noqa: F401 (before plotly: see that module)
     import plotly.graph_objects as go  # noqa: PLC0415
 
     fig = go.Figure()

@@ -125,6 +125,7 @@ def _side(choice: ModelChoice, found: Directions) -> None:
 def spectrum_figure(curves: dict):
     """Plotly figure: each model's singular values σₖ against k on a log axis, at the chosen image (solid) and
     their mean over the held-out images (dashed). `curves` maps a title to (values at x, mean values)."""
+    from ui import pandas_first  # noqa: F401 (before plotly: see that module)
     import plotly.graph_objects as go  # noqa: PLC0415
 
     fig = go.Figure()

@@ -124,7 +124,8 @@ def pinned_panel(choice: ModelChoice, codes: torch.Tensor, z: torch.Tensor, in_b
         st.caption(caption)
         return
     decoded_slot, nearest_slot = st.columns(2)
-    show(decode_one(choice.model, z), f"Pinned: {what} = ({shown}), decoded on the server.", where=decoded_slot)
+    named = "z" if what == "the pinned z" else what  # "Pinned: z = …", or "Pinned: your image's code z = …"
+    show(decode_one(choice.model, z), f"Pinned: {named} = ({shown}), decoded on the server.", where=decoded_slot)
     show(_thumbnail(choice.cache_key, choice.data, index), caption, where=nearest_slot)
 
 

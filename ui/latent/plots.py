@@ -93,6 +93,7 @@ def tile_marked(images: np.ndarray, mask: np.ndarray, pad: int = 1) -> np.ndarra
 def dimension_spread(codes: torch.Tensor, highlight: int):
     """Bar chart of the held-out codes' standard deviation in each latent dimension, one bar highlighted:
     dimensions the encoder barely uses (a VAE's collapsed units) show as near-zero bars."""
+    from ui import pandas_first  # noqa: F401 (before plotly: see that module)
     import plotly.graph_objects as go  # noqa: PLC0415
 
     std = codes.std(0).tolist()

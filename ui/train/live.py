@@ -11,6 +11,7 @@ import base64
 import html
 import math
 
+from ui import pandas_first  # noqa: F401 (before plotly: see that module)
 import plotly.graph_objects as go
 import streamlit as st
 
