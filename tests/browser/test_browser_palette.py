@@ -74,13 +74,26 @@ def test_the_legend_colours_pass_the_rule_for_every_vision(server, browser):
             assert close == [], f"{vision}: {close}"
         # The canvas draws the same colours: a lone code's dot (80% opaque over the plot area) is nearest its own
         # class's colour blended the same way.
-        area, lone = page.locator(PLANE).first.evaluate(LONE_DOTS)
-        assert len(lone) >= 10, lone
-        blends = [rgb_to_hex(0.8 * hex_to_rgb(c) + 0.2 * np.array(area) / 255) for c in colours]
-        for label, rgb in lone:
-            seen = rgb_to_hex(np.array(rgb) / 255)
-            nearest = min(range(10), key=lambda k: difference(seen, blends[k]))
-            assert nearest == label and difference(seen, blends[label]) < 3, (label, seen, blends[label])
+        def mismatches() -> list:
+            area, lone = page.locator(PLANE).first.evaluate(LONE_DOTS)
+            assert len(lone) >= 10, lone
+            blends = [rgb_to_hex(0.8 * hex_to_rgb(c) + 0.2 * np.array(area) / 255) for c in colours]
+            wrong = []
+            for label, rgb in lone:
+                seen = rgb_to_hex(np.array(rgb) / 255)
+                nearest = min(range(10), key=lambda k: difference(seen, blends[k]))
+                if nearest != label or difference(seen, blends[label]) >= 3:
+                    wrong.append((label, seen, blends[label]))
+            return wrong
+
+        # Read again after a pause if a read disagrees: on a loaded machine a read can fall inside a redraw (seen
+        # once in a full run); the rule itself is the same every time.
+        for _ in range(4):
+            wrong = mismatches()
+            if not wrong:
+                break
+            page.wait_for_timeout(700)
+        assert wrong == [], wrong
     finally:
         context.close()
 
