@@ -22,13 +22,7 @@ from models.jobs import (
 from models.jobs.keys import ALIVE_TTL
 from models.jobs.redis_queue import RedisQueue
 from tests import job_tasks as tasks
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+from tests.unit.test_jobs import wait_for
 
 
 def test_two_servers_share_one_queue_positions_estimates_and_cancel():

@@ -14,17 +14,7 @@ from models.jobs import DONE, QUEUED
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import TrainSpec, fresh_model, train_job, training_work
 from models.training.trainer import train
-
-
-class Recorder:
-    def __init__(self):
-        self.messages: list[tuple] = []
-
-    def __call__(self, kind, payload):
-        self.messages.append((kind, payload))
-
-    def of(self, kind):
-        return [payload for k, payload in self.messages if k == kind]
+from tests.unit.test_jobs import Recorder
 
 
 @pytest.fixture(params=["thread", "process"])
