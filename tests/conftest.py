@@ -1,8 +1,16 @@
 """What every tier shares: the order of the tiers (and of the two test workers) and the bundled MNIST digits."""
 
+import os
+
 import pytest
 
-from models.data import load_dataset
+# Test workers share the machine's cores: torch's default (an OpenMP thread per core in every worker, and in the
+# servers and job workers a test starts) oversubscribed them; each gets its share. Set before anything imports torch.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+from models.data import load_dataset  # noqa: E402 (after the thread count)
 
 TIERS = ("unit", "app", "browser")
 

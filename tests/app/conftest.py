@@ -19,3 +19,20 @@ def navigation_only(request, monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def pool(request, monkeypatch):
+    """The Train page's queue in an app test: one worker thread in this process, so a test can block it and
+    monkeypatch reaches the job (a worker Python takes seconds to start and warm). A test parametrized with
+    `pool="process"` (indirect, marker slow) keeps the page's own queue: worker processes, as a server runs it."""
+    from models.jobs.embedded import EmbeddedQueue
+    from ui.train import runs
+
+    if getattr(request, "param", "thread") == "process":
+        yield runs.training_pool()
+        return
+    queue = EmbeddedQueue(1, "thread", time_cap=runs.MAX_SECONDS, seconds_per_work=runs.SECONDS_PER_UNIT)
+    monkeypatch.setattr(runs, "_POOL", queue)
+    yield queue
+    queue.shutdown()

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from tests import ROOT
+from tests.app.apptest import app_test
 from ui.features.plots import VIEWS as FEATURE_VIEWS
 
 KINDS = ["Undercomplete", "Overcomplete", "Deep", "Denoising", "Sparse", "Contractive", "Convolutional",
@@ -16,7 +17,7 @@ PAGE_FILES = {"reconstructions", "denoising", "features", "latent", "train"}
 
 @pytest.fixture(scope="module")
 def at() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = app_test()
     app.switch_page("pages/about.py")
     app.run()
     assert not app.exception, app.exception
@@ -168,7 +169,7 @@ def _about(app: AppTest) -> AppTest:
 def test_every_link_opens_what_it_names_in_a_session_that_picked_another_model():
     """A link is followed in a session whose sidebar already holds a model (the bug: the sidebar's session state
     won over ?model=, and the URL was rewritten to it). Each page must show the link's models and tab."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = app_test()
     app.run()
     app.switch_page("pages/latent.py")
     app.run()

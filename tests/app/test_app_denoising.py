@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from models.config import ModelConfig
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.reconstructions import plots as rp
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -16,7 +16,7 @@ CLEAN, NOISY, DENOISER, PLAIN = range(4)  # the image rows, top to bottom
 
 
 def open_page(model: str = MNIST, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.query_params["model"] = model
     for key, value in params.items():
         at.query_params[key] = value

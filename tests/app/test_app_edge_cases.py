@@ -13,13 +13,13 @@ from models.autoencoders import build_model
 from models.config import ModelConfig
 from models.data import Dataset
 from models.training.trainer import evaluate
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.session_models import TRAINED_KEY, ModelChoice
 from ui.train.form import checked_record
 
 
 def run_page(page: str, trained: dict, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = trained
     for key, value in params.items():
         at.query_params[key] = value

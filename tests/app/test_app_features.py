@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from models.checkpoint import load_checkpoint
 from tests import ROOT
 from tests.unit.test_feature_pictures import SINGLE, needs_pair, small_model
+from tests.app.apptest import app_test
 from ui.features.plots import TILE_STRETCH, VIEWS
 
 PAGE = "pages/features.py"
@@ -20,7 +21,7 @@ ENLARGED = 8  # the unit view's pictures: 4 per model, drawn last on the page
 
 
 def run_page(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(PAGE)
@@ -170,7 +171,7 @@ def test_untied_model_is_not_called_tied():
 def test_page_explains_when_there_is_no_single_layer_model(monkeypatch):
     import ui.session_models as common  # noqa: PLC0415
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.switch_page(PAGE)
     monkeypatch.setattr(common, "model_names", lambda dataset=None, where=None:
                         [] if where is not None else list(common.catalog()))
@@ -186,7 +187,7 @@ def test_a_session_trained_model_without_an_inverse_and_fewer_units_is_explained
     model = small_model(code_activation="relu", latent=30, input_shape=(1, 28, 28))
     mine = ModelChoice(name="mine", title="My ReLU layer", dataset="mnist", model=model, record={},
                        data=load_dataset("mnist", source="bundled"), trained_here=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"mine": mine}
     at.query_params.update(left=SINGLE[0], right="mine", unit="50", tab=VIEWS["inverse"])
     at.switch_page(PAGE)

@@ -3,9 +3,9 @@ an axis that shows their gap, with the gap table one click away; and the sidebar
 
 from streamlit.testing.v1 import AppTest
 
-from tests import ROOT
 from tests.app.test_app_features import PAGE, catalog_model, held_out, needs_pair, run_page, url
 from tests.app.test_app_features_questions import figures
+from tests.app.apptest import app_test
 
 TIED_HEADER = "(a) Why learn W′ instead of tying W′ = Wᵀ?"
 
@@ -49,7 +49,7 @@ def test_the_lead_chart_shows_the_gap_not_zero_to_three_hundred():
 
 
 def _features_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.switch_page(PAGE)
     return at.run()
 

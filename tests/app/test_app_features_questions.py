@@ -8,9 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
-from tests import ROOT
 from tests.app.test_app_features import PAGE, SINGLE, catalog_model, held_out, needs_pair, run_page, texts, url
 from tests.unit.test_feature_pictures import small_model
+from tests.app.apptest import app_test
 
 
 def test_a_tanh_model_gets_every_decoding_on_all_held_out_images_and_the_reactivation_answer():
@@ -22,7 +22,7 @@ def test_a_tanh_model_gets_every_decoding_on_all_held_out_images_and_the_reactiv
         model.to_code.weight.mul_(60)  # some codes reach ±1 exactly, even in float64
     mine = ModelChoice(name="mine", title="My tanh layer", dataset="mnist", model=model, record={},
                        data=load_dataset("mnist", source="bundled"), trained_here=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"mine": mine}
     at.query_params.update(left="mine", right=SINGLE[0])
     at.switch_page(PAGE)
@@ -152,7 +152,7 @@ def test_a_model_with_a_recorded_history_gets_its_learning_curve_and_kept_epoch(
     mine = ModelChoice(name="mine", title="My layer", dataset="mnist", model=model,
                        record={"history": history, "best_epoch": 3, "epochs": 4},
                        data=load_dataset("mnist", source="bundled"), trained_here=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"mine": mine}
     at.query_params.update(left="mine", right="mine")
     at.switch_page(PAGE)
@@ -174,7 +174,7 @@ def test_a_title_with_markdown_and_html_is_shown_as_written():
     mine = ModelChoice(name="mine", title=title, dataset="mnist", model=small_model(latent=5, input_shape=(1, 28, 28)),
                        record={"history": history, "best_epoch": 1}, data=load_dataset("mnist", source="bundled"),
                        trained_here=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"mine": mine}
     at.query_params.update(left="mine", right="mine")
     at.switch_page(PAGE)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.decoder_program import decoder_program
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.latent_plane.payload import unpack
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -27,7 +27,7 @@ INTERPOLATION, SAMPLES, HOLES = "Interpolation", "Samples from the prior", "Hole
 def open_page(model: str, tab: str | None = None, **params: str) -> AppTest:
     """The Latent manifold page for `model` (on `tab`, else the Manifold tab) with extra URL query parameters,
     as a shared link would open it."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.query_params["model"] = model
     if tab is not None:
         at.query_params["tab"] = tab
@@ -253,7 +253,7 @@ def test_a_decoder_too_large_for_the_browser_keeps_its_sliders(mnist_test):
     big = ModelChoice(name="big", title="big", dataset="mnist", model=model, record={},
                       data=load_dataset("mnist", source="bundled"), trained_here=True)
     def open_big(**params: str) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = app_test()
         at.session_state[TRAINED_KEY] = {"big": big}
         at.query_params.update(model="big", **params)
         at.switch_page("pages/latent.py").run()

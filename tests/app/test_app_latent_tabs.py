@@ -8,9 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.checkpoint import load_checkpoint
-from tests import ROOT
 from tests.app.test_app_latent import (AE2, CATALOG, VAE2, bridge_data, caption_of, captions, component, image_url,
                                        needs, open_page, pin)
+from tests.app.apptest import app_test
 from ui.latent_plane.payload import unpack
 
 WIDE = next((n for n in ("mnist_vae16", "mnist_cae16") if n in CATALOG), None)
@@ -171,7 +171,7 @@ def test_a_barely_used_dimension_is_called_out(mnist_test):
                             data=load_dataset("mnist", source="bundled"), trained_here=True)
 
     def captions_for(dim: int) -> list[str]:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = app_test()
         at.session_state[TRAINED_KEY] = {"collapsed": collapsed}
         at.query_params["model"] = "collapsed"
         at.query_params["dim"] = str(dim)
@@ -220,7 +220,7 @@ def test_session_trained_models_without_labels_on_larger_images():
         trained[name] = ModelChoice(name=name, title=name, dataset="user", model=model, record={}, data=data,
                                     trained_here=True)
     def open_trained(name: str, tab: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = app_test()
         at.session_state[TRAINED_KEY] = trained
         at.query_params["model"] = name
         if tab:
@@ -259,7 +259,7 @@ def test_a_model_whose_codes_are_not_finite_gets_a_message_not_a_crash(latent):
         model.to_code.bias[0] = float("nan")  # as a diverged run could leave it
     broken = ModelChoice(name="broken", title="broken", dataset="mnist", model=model, record={},
                          data=load_dataset("mnist", source="bundled"), trained_here=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"broken": broken}
     at.query_params["model"] = "broken"
     at.switch_page("pages/latent.py").run()

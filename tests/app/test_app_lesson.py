@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
 from tests import ROOT
+from tests.app.apptest import app_test
 from ui import lesson
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -25,7 +26,7 @@ needs = pytest.mark.skipif(not {"mnist_cae16", "mnist_dcae16", "mnist_ae2", "oli
 
 
 def open_page(path: str, **query: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = app_test(180)
     at.query_params = dict(query)
     if path:
         at.switch_page(PAGES[path])
@@ -147,7 +148,7 @@ def test_next_and_back_keep_the_faces_dataset_and_projector_mode(path, back, aft
 
 @needs
 def test_the_latent_page_holds_two_steps_a_plain_ae_the_holes_and_a_vae_the_samples():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = app_test(180)
     at.query_params = {"model": "mnist_ae2"}
     at.switch_page("pages/latent.py")
     assert footer(at.run()) == {"Back": ("denoising", {"model": "mnist_dcae16"}),

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.sidebar import PAGE_MODELS, distinct_default
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -17,7 +17,7 @@ needs = pytest.mark.skipif(not {"mnist_cae16", "mnist_vae2", "mnist_ae2", "olive
 
 
 def fresh() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.run()  # the first run sets up st.navigation; only then can a test switch page
     return at
 

@@ -14,7 +14,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset, photos
 from models.errors import DataError
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.reconstructions import plots as rp
 
 CATALOG = {entry.name: entry for entry in load_catalog()}
@@ -23,7 +23,7 @@ MNIST = "mnist_cae16" if "mnist_cae16" in CATALOG else next(n for n, e in CATALO
 
 def open_page(model: str = MNIST, **params: str) -> AppTest:
     """The Reconstructions page for `model`, with extra URL query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.query_params["model"] = model
     for key, value in params.items():
         at.query_params[key] = value

@@ -4,9 +4,9 @@ Every page must send such a request back through app.py (ui.legacy_pages.ensure_
 import ast
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from tests import ROOT
+from tests.app.apptest import app_test
 
 PAGE_FILES = [node.args[0].value for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
               if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"]
@@ -19,7 +19,7 @@ def test_app_lists_every_page_file():
 @pytest.mark.legacy_pages
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_a_deep_link_in_legacy_mode_still_goes_through_app_py(page):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.switch_page(page).run()
     assert not at.exception, at.exception
     assert at.sidebar.selectbox(key="sidebar_model").value  # the sidebar came from app.py

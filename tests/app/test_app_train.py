@@ -17,14 +17,13 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import ui.train.runs as train_runs
 from models.config import ModelConfig, TrainConfig
 from models.jobs import RUNNING, JobQueue
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import Frames, TrainSpec, train_job, training_work
-from tests import ROOT
 from tests.unit.test_memory import small_pngs_zip_bytes
 from tests.unit.test_train_form import checkpoint
+from tests.app.apptest import app_test
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.train.form import TrainForm, build_configs, fresh_model
 from ui.train.live import seconds_text
@@ -35,17 +34,14 @@ UPLOADS_KEY = "train_uploads"  # pages/train.py's: the session's decoded upload
 
 
 @pytest.fixture
-def thread_pool(monkeypatch):
-    """The page's pool, as one worker thread in this process (so a test can block it, and monkeypatch reaches
-    the job)."""
-    pool = EmbeddedQueue(1, "thread", time_cap=train_runs.MAX_SECONDS, seconds_per_work=train_runs.SECONDS_PER_UNIT)
-    monkeypatch.setattr(train_runs, "_POOL", pool)
-    yield pool
-    pool.shutdown()
+def thread_pool(pool):
+    """The page's queue as one worker thread in this process (tests/app/conftest.py's `pool`), named where a test
+    reaches into it."""
+    return pool
 
 
 def train_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.switch_page("pages/train.py")
     at.run()
     assert not at.exception
@@ -134,7 +130,8 @@ def test_page_runs_with_its_form_the_caps_and_the_measured_default_time(thread_p
     assert f"should take about **{seconds_text(expected)}** once they start" in at.info[0].value
 
 
-def test_training_adds_a_model_that_the_sidebar_offers_and_selects():
+@pytest.mark.parametrize("pool", ["thread", pytest.param("process", marks=pytest.mark.slow)], indirect=True)
+def test_training_adds_a_model_that_the_sidebar_offers_and_selects(pool):
     at = submit(train_page())
     models = trained(at)
     assert len(models) == 1
@@ -228,7 +225,7 @@ def stopped_after_epoch_1(mnist, pool: JobQueue) -> TrainingRun:
 
 def test_a_stopped_run_is_kept_at_its_best_finished_epoch(mnist, thread_pool):
     run = stopped_after_epoch_1(mnist, thread_pool)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[RUN_KEY] = run
     at.session_state[INBOX_KEY] = run.inbox
     at.switch_page("pages/train.py").run()

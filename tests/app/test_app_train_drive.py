@@ -10,8 +10,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests import ROOT
 from tests.app.test_app_train import RUN_KEY, finish_training, thread_pool, train_page  # noqa: F401 (a fixture)
+from tests.app.apptest import app_test
 from ui.train.controls import SPEED_KEY, SPEEDS
 
 pytestmark = pytest.mark.usefixtures("thread_pool")  # the page's pool as one thread of this process
@@ -111,7 +111,7 @@ def test_a_live_run_is_at_the_top_and_the_form_folds_away():
 
 
 def test_projector_mode_folds_the_form_under_the_last_run():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.query_params["present"] = "1"
     at.switch_page("pages/train.py").run()
     (settings,) = [e for e in at.expander if e.label == "Settings for a new run"]

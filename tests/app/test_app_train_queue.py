@@ -14,10 +14,10 @@ from benchmarks.harness import free_port
 from models.jobs import CANCELLED, DONE, RUNNING
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import fastest_precision
-from tests import ROOT
 from tests.app.test_app_train import submit, texts, thread_pool, train_page, trained  # noqa: F401 (a fixture)
 from tests.job_tasks import sleeper, until_stopped
 from tests.unit.test_jobs import wait_for
+from tests.app.apptest import app_test
 from ui.train.runs import SessionGuard
 
 
@@ -33,7 +33,7 @@ def test_an_unreachable_redis_is_a_message_on_the_train_page_and_other_pages_wor
     assert at.button(key="train_submit") is not None and "none can train right now" in texts(at.markdown)
     at.button(key="train_submit").click().run()  # pressing Train anyway starts nothing and breaks nothing
     assert not at.exception and "train_run" not in at.session_state
-    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    other = app_test()
     other.switch_page("pages/latent.py").run()
     assert not other.exception and not other.error
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from models.analysis.holes_findings import Side, holes_explanation, like_for_like
 from models.analysis.latent import REGIONS, Holes, holes, region_axes
 from models.catalog import load_catalog
-from tests import ROOT
+from tests.app.apptest import app_test
 from ui.latent.axis_labels import MAX_TICKS, labelled_grid, tick_cells
 from ui.pictures import enlarge, tile
 
@@ -116,7 +115,7 @@ def test_the_holes_tab_shows_the_explanation_built_from_the_shipped_models():
             codes = model.embed(test)
         stats = {region: holes(codes, *region_axes(codes, region, 15)) for region in REGIONS}
         sides.append(Side(label, stats, float(codes[:, :2].std(0).mean())))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.query_params.update(model="mnist_vae2", tab="Holes: AE vs VAE")
     at.run()
     at.switch_page("pages/latent.py")

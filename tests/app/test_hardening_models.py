@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from models.autoencoders import build_model
 from models.catalog import load_catalog
@@ -19,8 +18,8 @@ from models.data import load_dataset
 from models.errors import CheckpointError
 from models.training.checks import behaviour_problem, score_heldout, work_per_image
 from models.training.trainer import evaluate
-from tests import ROOT
 from tests.app.test_hardening import accept, checkpoint_files, refused_then_served, small_model, texts
+from tests.app.apptest import app_test
 from ui.latent.plots import SLIDER_LIMIT, slider_range
 from ui.session_models import TRAINED_KEY, ModelChoice
 
@@ -97,7 +96,7 @@ def test_a_session_model_with_extreme_codes_gets_a_message_on_every_page(page, m
     that shows a model says why it cannot, instead of failing in its own way."""
     model = small_model(1e15, hidden=())  # codes ~1e20; single-layer, so Features offers it too
     assert behaviour_problem(model, mnist.test) is not None
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test()
     at.session_state[TRAINED_KEY] = {"huge": ModelChoice("huge", "huge codes", "mnist", model, {}, mnist)}
     for key in ("model", "left", "right", "dae", "plain"):
         at.query_params[key] = "huge"

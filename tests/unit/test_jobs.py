@@ -20,7 +20,11 @@ from models.jobs import CANCELLED, DONE, FAILED, RUNNING, WORKER_STOPPED, QueueF
 from models.jobs.embedded import EmbeddedQueue
 from tests import job_tasks as tasks
 
-BACKENDS = ["process", "thread", "redis"]
+# Worker processes and a Redis server take seconds to start: those backends run in the whole suite (marker slow);
+# the fast tier keeps the thread backend, which runs the same contract.
+PROCESS = pytest.param("process", marks=pytest.mark.slow)
+REDIS = pytest.param("redis", marks=pytest.mark.slow)
+BACKENDS = [PROCESS, "thread", REDIS]
 
 
 class Recorder:
@@ -128,7 +132,7 @@ def test_a_job_stops_at_its_time_cap(make_queue, backend):
     assert job.state == DONE and job.result == {"cancelled": False, "capped": True}
 
 
-@pytest.mark.parametrize("backend", ["process", "redis"])
+@pytest.mark.parametrize("backend", [PROCESS, REDIS])
 def test_a_worker_killed_mid_message_fails_only_its_job_and_the_queue_drains(make_queue, backend):
     """Two workers, one job sending 2 MB messages and one sleeping; three wait. The chatty job's worker is
     SIGKILLed while it writes: that job fails with the engine's words, the rest run, and the slot is reused."""
@@ -222,7 +226,7 @@ def test_pause_one_step_resume_and_a_delay_per_step(make_queue, backend):
     assert record.of("step") == list(range(1, job.result["steps"] + 1))  # every step once, in order
 
 
-@pytest.mark.parametrize("backend", ["thread", "process"])
+@pytest.mark.parametrize("backend", ["thread", PROCESS])
 def test_time_spent_paused_does_not_count_against_the_time_cap(make_queue, backend):
     queue = make_queue(backend, 1, time_cap=1.0)
     record = Recorder()

@@ -24,6 +24,8 @@ from models.jobs.redis_queue import RedisQueue
 from tests import job_tasks as tasks
 from tests.unit.test_jobs import wait_for
 
+pytestmark = pytest.mark.slow  # a Redis server and worker processes per test: the whole suite runs them
+
 
 def test_two_servers_share_one_queue_positions_estimates_and_cancel():
     with redis_server() as url:

@@ -17,7 +17,7 @@ from models.training.trainer import train
 from tests.unit.test_jobs import Recorder
 
 
-@pytest.fixture(params=["thread", "process"])
+@pytest.fixture(params=["thread", pytest.param("process", marks=pytest.mark.slow)])  # a process: whole suite
 def pool_kind(request):
     return request.param
 
