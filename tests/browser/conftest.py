@@ -10,14 +10,15 @@ import pytest
 from benchmarks.harness import chromium, running_app
 
 
-@pytest.fixture(scope="module")
-def server(request, worker_id):
-    # one log per module and test worker: two workers run servers at once
-    with running_app(f"streamlit-{request.module.__name__.rsplit('.', 1)[-1]}-{worker_id}.log") as url:
+@pytest.fixture(scope="session")
+def server(worker_id):
+    """One app server for every browser test that needs no special one (a fresh start, Redis, one trainer, the
+    offline audit make their own): starting one per module, and warming its models again, cost minutes."""
+    with running_app(f"streamlit-browser-{worker_id}.log") as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     with chromium() as browser:
         yield browser

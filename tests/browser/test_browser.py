@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, wait_idle
+from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, running_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
 
 
-def test_a_shared_link_on_a_fresh_server_goes_through_app_py(server, page):
-    """First in this module, so it meets the server fresh: Streamlit's legacy pages/ mode would skip app.py."""
-    page.goto(f"{server}/features?model=mnist_ae2&unit=7")
+@pytest.fixture
+def fresh_server():
+    with running_app("streamlit-fresh.log") as url:
+        yield url
+
+
+def test_a_shared_link_on_a_fresh_server_goes_through_app_py(fresh_server, page):
+    """A server of its own, met first by this link: Streamlit's legacy pages/ mode would skip app.py."""
+    page.goto(f"{fresh_server}/features?model=mnist_ae2&unit=7")
     wait_idle(page)
     assert_no_exception(page, "deep link")
     nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import ARTIFACTS, running_app, wait_idle
+from benchmarks.harness import ARTIFACTS, wait_idle
 
 NAME = "**bold** [link](#injected)"
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_app("streamlit_hardening.log") as url:
-        yield url
 
 
 @pytest.fixture

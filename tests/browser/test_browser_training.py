@@ -1,6 +1,6 @@
 """Training in the real browser, as a class does it: two students press Train on a server that trains one run at a
-time (AEX_TRAIN_WORKERS=1). The second sees its place in the queue, both runs finish, and the first watches its
-latent plane redraw in place from the model as it trains. Paused, one step moves the batch counter by exactly one
+time (AEX_TRAIN_WORKERS=1). The second sees its place in the queue; the first watches its latent plane redraw in
+place from the model as it trains, then stops it; the second then trains to its end, and both are kept. Paused, one step moves the batch counter by exactly one
 and the plane takes that step's frame.
 
 Screenshots while training and after, at 1440×900 and 1280×720, land in test-artifacts/training-*.png."""
@@ -81,12 +81,17 @@ def test_two_students_train_at_once_one_waits_in_the_queue_and_the_first_watches
         first.locator("canvas.aex-plane").first.scroll_into_view_if_needed()
         first.screenshot(path=str(ARTIFACTS / "training-live-1440.png"))
 
-        # Both finish: the first, then the second once the worker is free.
+        # The first student has seen it learn and stops it (the best finished epoch is kept); the second run, which
+        # waited, then trains to its end. Both are kept.
+        first.locator('[data-testid="stProgress"]').filter(has_text=re.compile(r"epoch ([2-9]|\d\d) of 30")).first \
+            .wait_for(timeout=120_000)  # an epoch finished: there is one to keep
+        first.get_by_role("button", name="Stop training").click()
         for page in (first, second):
             page.get_by_text("Last run: Dense AE, latent 2, hidden 256").first.wait_for(timeout=180_000)
             wait_idle(page)
             assert_no_exception(page, "train after the run")
             assert page.get_by_text("Replay the run").count() == 1
+        assert first.get_by_text("stopped by request during epoch").count() >= 1  # and kept its best epoch
         assert "in the queue" in second.get_by_text("Trained 2 epochs in").first.inner_text()  # it waited, says so
         for page, (width, _) in ((first, SIZES[0]), (second, SIZES[1])):
             page.get_by_text("Last run").first.scroll_into_view_if_needed()
