@@ -17,10 +17,9 @@ TIERS = ("unit", "app", "browser")
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """In one process: unit, then app, then the browser tests last. Under the two test workers of pytest.ini
-    (`-n 2 --dist loadgroup`) each browser test is marked xdist_group("browser") where it is defined, so one worker
-    drives the browser, in order, while the other runs the unit and app tests. Two browser stacks at once on two
-    cores slowed each other and made timing-sensitive browser tests flaky."""
+    """In one process: unit, then app, then the browser tests last. Under pytest.ini's two test workers
+    (`-n 2 --dist loadfile`) each test file goes whole, in order, to one worker; both workers run browser files, each
+    with its own app server and Chromium (tests/browser/conftest.py)."""
     in_worker = hasattr(config, "workerinput")
 
     def browser(item) -> bool:
@@ -29,7 +28,7 @@ def pytest_collection_modifyitems(config, items):
     def tier(item) -> int:
         return TIERS.index(item.path.parent.name) if item.path.parent.name in TIERS else 0
 
-    if not in_worker:  # reordering in the workers breaks pytest-xdist's groups (seen with 3.8.0)
+    if not in_worker:  # under xdist the workers run what its scheduler sends them, in its order
         items.sort(key=lambda item: (browser(item), tier(item)))
 
 

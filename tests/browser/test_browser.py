@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, running_app, wait_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

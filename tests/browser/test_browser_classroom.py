@@ -14,7 +14,7 @@ import pytest
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 SIZES = [(1280, 720), (1440, 900)]
 PAGES = ["", "reconstructions", "denoising", "features", "latent", "train", "about"]

@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 SECTIONS = {
     "decodings": "(b) Decode with f, or undo the encoder with f⁻¹?",
     "reactivation": "Reactivating one unit: eᵢ through f, or through f⁻¹?",

@@ -10,7 +10,7 @@ from benchmarks.harness import ARTIFACTS, wait_idle
 
 NAME = "**bold** [link](#injected)"
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 PLANE = "canvas.aex-plane"
 DECODED = "canvas.aex-decoded"

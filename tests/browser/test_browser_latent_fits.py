@@ -9,7 +9,7 @@ import pytest
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name for entry in load_catalog()}
 MODELS = [name for name in ("mnist_vae2", "mnist_vae16", "olivetti_cvae2") if name in CATALOG]
 FRAMES = [(1280, 720, ""), (1024, 640, "&embed=true")]

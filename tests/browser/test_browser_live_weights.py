@@ -14,7 +14,7 @@ from models.training.job import fresh_model
 from tests.browser.test_browser_latent import decoded
 from tests.unit.test_live_frame_weights import error_bound
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 PARITY_TOLERANCE = 1e-4  # the browser's float32 kernels against NumPy's, as in test_browser_latent.py
 
 # A run's page as live.py draws it, from frames the job really sends: the untrained frame and three more of a

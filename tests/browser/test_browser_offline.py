@@ -21,7 +21,7 @@ import pytest
 
 from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, running_app, wait_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 APP_HOSTS = {"127.0.0.1", "localhost"}
 LOCAL_SCHEMES = {"data", "blob", "about"}  # inline content: nothing leaves the browser
 PROBE = "http://offhost.invalid/probe.png"  # .invalid never resolves: the probe sends nothing anywhere

@@ -14,7 +14,7 @@ from benchmarks.harness import ARTIFACTS, wait_idle
 from models.analysis.palette import MIN_DIFFERENCE, VISIONS, difference, hex_to_rgb, rgb_to_hex
 from tests.browser.test_browser_latent_fits import open_latent
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 PLANE = "canvas.aex-plane"
 SWITCH = "Labels, not dots"
 SCREEN = (1280, 720)  # a projector, sidebar open

@@ -17,7 +17,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset, photos
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 PHONE = (390, 844)
 # px, the Reconstructions page at 390×844: 4,982 (MNIST) and 6,345 (faces, 128-px pairs) before it was paged

@@ -18,7 +18,7 @@ from models.catalog import load_catalog
 from models.checkpoint import load_checkpoint
 from tests.browser.test_browser_latent_fits import open_latent
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 VAE2, VAE16, AE2 = "mnist_vae2", "mnist_vae16", "mnist_ae2"
 PLANE, SAMPLE = "canvas.aex-plane", "canvas.aex-sample"

@@ -16,7 +16,7 @@ from benchmarks.harness import ARTIFACTS, assert_no_exception, running_app, wait
 from benchmarks.services import kill_group, redis_server, start_worker
 from tests.browser.test_browser_training import open_train, press_train
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 SIZE = (1280, 720)
 
 

@@ -13,7 +13,7 @@ from models.catalog import load_catalog
 from tests.browser.test_browser_classroom import MAIN_IMAGES, params, sidebar_model
 from ui.features.plots import VIEWS
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 CATALOG = {entry.name: entry for entry in load_catalog()}
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.harness import ARTIFACTS, assert_no_exception, running_app, wait_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 SIZES = [(1440, 900), (1280, 720)]
 
 

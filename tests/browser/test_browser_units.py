@@ -11,7 +11,7 @@ import pytest
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from tests.browser.test_browser_features import IMAGES_WIDER_THAN_COLUMN, OVERFLOWING
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker drives the browser
+pytestmark = pytest.mark.browser
 SIZE = {"width": 1280, "height": 720}
 
 

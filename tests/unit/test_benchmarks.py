@@ -32,7 +32,7 @@ IN_THE_BROWSER = {"latency.py", "load.py", "startup.py"}  # their quick modes st
 
 
 def _quick(script: Path):
-    marks = [pytest.mark.slow] + ([pytest.mark.browser, pytest.mark.xdist_group("browser")]
+    marks = [pytest.mark.slow] + ([pytest.mark.browser]
                                   if script.name in IN_THE_BROWSER else [])
     return pytest.param(script, marks=marks, id=script.name)
 
@@ -52,7 +52,6 @@ def test_quick_mode_runs(script):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_the_load_benchmark_runs_a_class_through_redis_in_quick_mode():
     """load.py --queue-url local: two app servers, a redis-server of its own, two workers."""
     done = subprocess.run([sys.executable, "benchmarks/load.py", "--quick", "--queue-url", "local"], cwd=ROOT,

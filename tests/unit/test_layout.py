@@ -70,13 +70,3 @@ def test_no_function_in_models_is_over_60_lines():
                 for p in MODELS for node in ast.walk(ast.parse(p.read_text()))
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60}
     assert too_long == {}
-
-
-def test_every_browser_test_runs_in_the_one_browser_group():
-    """pytest.ini's two workers: the browser tests must all go to one worker (tests/conftest.py says why)."""
-    import pytest  # noqa: PLC0415
-
-    marks = {p.name: p.read_text() for p in (ROOT / "tests" / "browser").glob("test_*.py")}
-    line = 'pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]'
-    assert {name for name, text in marks.items() if line not in text} == set()
-    assert pytest.mark.xdist_group  # the marker exists (pytest-xdist is installed)
