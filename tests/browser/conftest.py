@@ -13,7 +13,8 @@ from benchmarks.harness import chromium, running_app
 @pytest.fixture(scope="session")
 def server(worker_id):
     """One app server for every browser test that needs no special one (a fresh start, Redis, one trainer, the
-    offline audit make their own): starting one per module, and warming its models again, cost minutes."""
+    offline audit make their own), per test worker: a server per module started and warmed its models each time
+    (here about 1 s to start and 2 s more for a cold first /latent)."""
     with running_app(f"streamlit-browser-{worker_id}.log") as url:
         yield url
 
