@@ -1,6 +1,9 @@
 """What every tier shares: the order of the tiers (and of the two test workers) and the bundled MNIST digits."""
 
+import fcntl
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +46,24 @@ def mnist():
 def mnist_test(mnist):
     """The 500 held-out digits."""
     return mnist.test
+
+
+# One lock file per run, shared by its test workers (pytest-xdist gives them one run id).
+MACHINE_LOCK = Path(tempfile.gettempdir()) / f"aex-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'solo')}.lock"
+
+
+@pytest.fixture(autouse=True)
+def machine_share(request):
+    """Browser tests on both workers share the machine; one marked `alone` measures time (a 0.3-s rule, canvas reads
+    mid-redraw), so it waits for the other worker's browser test to end and holds the next off until it is done
+    (an exclusive lock against the others' shared ones). Tests that drive no browser take no lock."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    with MACHINE_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
