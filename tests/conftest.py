@@ -2,7 +2,6 @@
 
 import fcntl
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,8 +47,11 @@ def mnist_test(mnist):
     return mnist.test
 
 
-# One lock file per run, shared by its test workers (pytest-xdist gives them one run id).
-MACHINE_LOCK = Path(tempfile.gettempdir()) / f"aex-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'solo')}.lock"
+@pytest.fixture(scope="session")
+def machine_lock(tmp_path_factory) -> Path:
+    """The lock file the browser tests of one run share: test workers' temporary folders share their parent, one per
+    run (pytest removes old ones)."""
+    return tmp_path_factory.getbasetemp().parent / "browser-tests.lock"
 
 
 @pytest.fixture(autouse=True)
@@ -60,10 +62,9 @@ def machine_share(request):
     if request.node.get_closest_marker("browser") is None:
         yield
         return
-    with MACHINE_LOCK.open("a") as handle:
+    with request.getfixturevalue("machine_lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-

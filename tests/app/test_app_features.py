@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from models.checkpoint import load_checkpoint
 from tests import ROOT
-from tests.unit.test_feature_pictures import SINGLE, needs_pair, small_model
 from tests.app.apptest import app_test
+from tests.unit.test_feature_pictures import SINGLE, needs_pair, small_model
 from ui.features.plots import TILE_STRETCH, VIEWS
 
 PAGE = "pages/features.py"

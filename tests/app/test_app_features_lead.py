@@ -3,9 +3,9 @@ an axis that shows their gap, with the gap table one click away; and the sidebar
 
 from streamlit.testing.v1 import AppTest
 
+from tests.app.apptest import app_test
 from tests.app.test_app_features import PAGE, catalog_model, held_out, needs_pair, run_page, url
 from tests.app.test_app_features_questions import figures
-from tests.app.apptest import app_test
 
 TIED_HEADER = "(a) Why learn W′ instead of tying W′ = Wᵀ?"
 

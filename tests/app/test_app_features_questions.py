@@ -8,9 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.catalog import load_catalog
+from tests.app.apptest import app_test
 from tests.app.test_app_features import PAGE, SINGLE, catalog_model, held_out, needs_pair, run_page, texts, url
 from tests.unit.test_feature_pictures import small_model
-from tests.app.apptest import app_test
 
 
 def test_a_tanh_model_gets_every_decoding_on_all_held_out_images_and_the_reactivation_answer():

@@ -1,7 +1,5 @@
 """The home page: the default page at /, linking to every other page."""
 
-
-
 from tests.app.apptest import app_test
 
 

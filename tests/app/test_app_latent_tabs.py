@@ -8,9 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.checkpoint import load_checkpoint
+from tests.app.apptest import app_test
 from tests.app.test_app_latent import (AE2, CATALOG, VAE2, bridge_data, caption_of, captions, component, image_url,
                                        needs, open_page, pin)
-from tests.app.apptest import app_test
 from ui.latent_plane.payload import unpack
 
 WIDE = next((n for n in ("mnist_vae16", "mnist_cae16") if n in CATALOG), None)

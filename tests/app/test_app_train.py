@@ -21,9 +21,9 @@ from models.config import ModelConfig, TrainConfig
 from models.jobs import RUNNING, JobQueue
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import Frames, TrainSpec, train_job, training_work
+from tests.app.apptest import app_test
 from tests.unit.test_memory import small_pngs_zip_bytes
 from tests.unit.test_train_form import checkpoint
-from tests.app.apptest import app_test
 from ui.session_models import INBOX_KEY, TRAINED_KEY, ModelChoice
 from ui.train.form import TrainForm, build_configs, fresh_model
 from ui.train.live import seconds_text

@@ -10,8 +10,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_app_train import RUN_KEY, finish_training, thread_pool, train_page  # noqa: F401 (a fixture)
 from tests.app.apptest import app_test
+from tests.app.test_app_train import RUN_KEY, finish_training, thread_pool, train_page  # noqa: F401 (a fixture)
 from ui.train.controls import SPEED_KEY, SPEEDS
 
 pytestmark = pytest.mark.usefixtures("thread_pool")  # the page's pool as one thread of this process

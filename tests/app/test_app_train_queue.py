@@ -14,10 +14,10 @@ from benchmarks.harness import free_port
 from models.jobs import CANCELLED, DONE, RUNNING
 from models.jobs.embedded import EmbeddedQueue
 from models.training.job import fastest_precision
+from tests.app.apptest import app_test
 from tests.app.test_app_train import submit, texts, thread_pool, train_page, trained  # noqa: F401 (a fixture)
 from tests.job_tasks import sleeper, until_stopped
 from tests.unit.test_jobs import wait_for
-from tests.app.apptest import app_test
 from ui.train.runs import SessionGuard
 
 

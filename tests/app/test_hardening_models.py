@@ -18,8 +18,8 @@ from models.data import load_dataset
 from models.errors import CheckpointError
 from models.training.checks import behaviour_problem, score_heldout, work_per_image
 from models.training.trainer import evaluate
-from tests.app.test_hardening import accept, checkpoint_files, refused_then_served, small_model, texts
 from tests.app.apptest import app_test
+from tests.app.test_hardening import accept, checkpoint_files, refused_then_served, small_model, texts
 from ui.latent.plots import SLIDER_LIMIT, slider_range
 from ui.session_models import TRAINED_KEY, ModelChoice
 

@@ -5,6 +5,8 @@ Screenshots land in test-artifacts/ (look at them). Nothing is installed here: .
 provides /usr/bin/chromium and the playwright package.
 """
 
+import re
+
 import pytest
 
 from benchmarks.harness import chromium, running_app
@@ -16,6 +18,15 @@ def server(worker_id):
     offline audit make their own), per test worker: a server per module started and warmed its models each time
     (here about 1 s to start and 2 s more for a cold first /latent)."""
     with running_app(f"streamlit-browser-{worker_id}.log") as url:
+        yield url
+
+
+@pytest.fixture
+def own_server(request):
+    """A server of this test's own, started for it: a link met first by a fresh server, or caches that have not yet
+    computed what the test is about to ask for."""
+    name = re.sub(r"[^\w.-]+", "-", request.node.name)[:80]  # a parametrized id can hold quotes and slashes
+    with running_app(f"streamlit-own-{name}.log") as url:
         yield url
 
 

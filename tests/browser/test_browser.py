@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, running_app, wait_idle
+from benchmarks.harness import ARTIFACTS, PAGES, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def fresh_server():
-    with running_app("streamlit-fresh.log") as url:
-        yield url
-
-
-def test_a_shared_link_on_a_fresh_server_goes_through_app_py(fresh_server, page):
+def test_a_shared_link_on_a_fresh_server_goes_through_app_py(own_server, page):
     """A server of its own, met first by this link: Streamlit's legacy pages/ mode would skip app.py."""
-    page.goto(f"{fresh_server}/features?model=mnist_ae2&unit=7")
+    page.goto(f"{own_server}/features?model=mnist_ae2&unit=7")
     wait_idle(page)
     assert_no_exception(page, "deep link")
     nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from benchmarks.harness import ARTIFACTS, assert_no_exception, running_app, wait_idle
+from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
 
 pytestmark = pytest.mark.browser
@@ -214,27 +214,20 @@ SAMPLER = """([pickerLabel, valuesSelector]) => {
 METRICS = '[data-testid="stMain"] [data-testid="stMetricValue"]'
 
 
-@pytest.fixture
-def cold_server():
-    """A server of its own, whose caches have not yet computed the new model's numbers: on the session's shared server
-    another test may have, and then the new numbers replace the old ones within a frame, too fast for the sampler
-    on a loaded machine to see the cleared moment this test asserts."""
-    with running_app("streamlit-cold.log") as url:
-        yield url
-
-
 @pytest.mark.alone
 @pytest.mark.parametrize(("url", "where", "label", "new"), [
     ("features?left=mnist_tied100&right=mnist_untied100", '[data-testid="stMain"]', "Left model",
      "mnist_contractive100"),
     ("reconstructions?model=mnist_cae16", '[data-testid="stSidebar"]', "Model", "mnist_ae2"),
 ])
-def test_a_model_switch_never_shows_the_new_name_beside_the_old_numbers(cold_server, page, url, where, label, new):
+def test_a_model_switch_never_shows_the_new_name_beside_the_old_numbers(own_server, page, url, where, label, new):
     """Every animation frame is recorded in the page while a model changes. The picker shows the new name at once,
     in the browser; the server hears of it a moment later (longer on a busy machine). From the moment its run
-    starts, the old model's numbers must be gone within 0.3 s, long before the new ones are ready."""
+    starts, the old model's numbers must be gone within 0.3 s, long before the new ones are ready. On a server of its
+    own: where another test had the new model's numbers cached, they replaced the old ones within a frame, too fast
+    for the sampler on a loaded machine to see the cleared moment asserted last."""
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{cold_server}/{url}")
+    page.goto(f"{own_server}/{url}")
     wait_idle(page)
     page.locator(METRICS).nth(1).wait_for(timeout=60_000)  # a busy machine can start the first run late
     before = page.locator(METRICS).all_inner_texts()[:2]

@@ -32,13 +32,19 @@ FILE = textwrap.dedent("""
 """)
 
 
+def run_suite(folder, dist: str) -> None:
+    """pytest on `folder` with two workers (the repository importable, for tests.conftest's pieces)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", dist,
+                           str(folder)], cwd=folder, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
 def workers_per_file(tmp_path, dist: str, mark: str = "") -> dict[str, set[str]]:
     for name in ("test_one.py", "test_two.py"):
         (tmp_path / name).write_text(FILE.format(mark=mark))
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", dist,
-                           str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout[-2000:]
+    run_suite(tmp_path, dist)
     return {stem: {p.read_text() for p in tmp_path.glob(f"{stem}.*.worker")} for stem in ("test_one", "test_two")}
 
 
@@ -74,7 +80,7 @@ def test_a_test_marked_alone_runs_while_no_other_browser_test_does(tmp_path):
     """tests/conftest.py's machine_share, on a suite of its own: one file's browser tests keep a worker busy while
     the other worker reaches a test marked `alone`; it starts only after the running one ends, and none starts
     before it ends."""
-    (tmp_path / "conftest.py").write_text("from tests.conftest import machine_share  # noqa: F401\n")
+    (tmp_path / "conftest.py").write_text("from tests.conftest import machine_lock, machine_share  # noqa: F401\n")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    browser: x\n    alone: y\n")
     busy = "\n".join(f"@pytest.mark.browser\ndef test_busy_{i}():\n    t = time.monotonic()\n    time.sleep(0.4)\n"
                      f"    record('busy{i}', t)\n" for i in range(8))
@@ -83,10 +89,7 @@ def test_a_test_marked_alone_runs_while_no_other_browser_test_does(tmp_path):
              "@pytest.mark.browser\n@pytest.mark.alone\ndef test_alone():\n    t = time.monotonic()\n"
              "    time.sleep(1.0)\n    record('alone', t)\n")
     (tmp_path / "test_alone.py").write_text(ALONE.format(tests=alone))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist",
-                           "loadfile", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stdout[-2000:]
+    run_suite(tmp_path, "loadfile")
     start, end, worker = json.loads((tmp_path / "alone.json").read_text())
     busy_runs = [json.loads(p.read_text()) for p in tmp_path.glob("busy*.json")]
     assert len(busy_runs) == 8 and {w for _, _, w in busy_runs} != {worker}  # the other worker ran them
