@@ -21,6 +21,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
+# The script run is over and the browser has drawn what it sent. Streamlit loads most element types' code (images,
+# selectboxes, tables…) on first use and shows a placeholder (stSkeleton) until it arrives, and marks the last run's
+# elements stale until they are replaced: a slow browser can sit at notRunning with half its pictures missing, and a
+# test reading the page then sees later elements before earlier ones (CI failed so on the Features page).
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app?.getAttribute('data-test-script-state') === 'notRunning'
+         && !document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]');
+}"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,12 +76,12 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
 
 
 def wait_not_running(page, timeout_ms: int = 90_000) -> None:
-    """Until the script state is notRunning and stays so for ~0.5 s (the benchmarks' wait)."""
+    """Until the script state is notRunning, every element drawn, and both stay so for ~0.5 s (the benchmarks'
+    wait)."""
     for _ in range(40):
-        page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
-                               "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout_ms)
+        page.wait_for_function(SETTLED, timeout=timeout_ms)
         page.wait_for_timeout(500)
-        if page.get_by_test_id("stApp").get_attribute("data-test-script-state") == "notRunning":
+        if page.evaluate(SETTLED):
             return
     raise RuntimeError(f"{page.url} never settled")
 
@@ -123,14 +134,14 @@ def chromium():
 
 
 def wait_idle(page, timeout=90_000) -> None:
-    """Wait until the app is connected and its script (or fragment) run has finished and stayed finished."""
+    """Wait until the app is connected, its script (or fragment) run has finished and stayed finished, and every
+    element is drawn (see SETTLED)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
     page.wait_for_timeout(300)  # a widget's change reaches the server after a short debounce
     deadline = time.time() + timeout / 1000
     quiet = 0
     while time.time() < deadline:
-        state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
-        quiet = quiet + 1 if state == "notRunning" else 0
+        quiet = quiet + 1 if page.evaluate(SETTLED) else 0
         if quiet >= 4:
             return
         page.wait_for_timeout(150)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
 from models.catalog import load_catalog
@@ -66,8 +67,15 @@ def sidebar_model(page) -> str:
 
 
 def pick(page, label: str, option: str, where: str = '[data-testid="stSidebar"]') -> None:
-    page.locator(where).get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a click that lands while the picker is redrawn leaves its list shut: click it again
+        page.locator(where).get_by_role("combobox", name=label).click()
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    choice.click()
     wait_idle(page)
 
 

@@ -14,12 +14,15 @@ SECTIONS = {
     "tied": "(a) Why learn W′ instead of tying W′ = Wᵀ?",
 }
 # Elements whose content is wider than their box (scrollWidth > clientWidth) would be cut off or scroll sideways.
+# Only those with text on the screen: a folded expander's contents (innerText "") are drawn, and so measured, when
+# opened, and a rule (<hr>) has no text to cut off; CI once flagged such an empty container, nothing a reader saw.
 OVERFLOWING = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const boxes = main.querySelectorAll('[data-testid="stTable"], .katex-display, [data-testid="stMarkdownContainer"],'
                                       + ' [data-testid="stCaptionContainer"]');
-  return [...boxes].filter(e => e.scrollWidth > e.clientWidth + 1)
-                   .map(e => (e.dataset.testid || e.className) + ': ' + e.innerText.slice(0, 60));
+  return [...boxes].filter(e => e.innerText.trim() !== '' && e.scrollWidth > e.clientWidth + 1)
+                   .map(e => `${e.dataset.testid || e.className} ${e.scrollWidth}/${e.clientWidth}: `
+                             + e.innerText.slice(0, 60));
 }"""
 IMAGES_WIDER_THAN_COLUMN = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')]
   .filter(img => img.getBoundingClientRect().width > img.closest('[data-testid="stColumn"], [data-testid="stMain"]')
