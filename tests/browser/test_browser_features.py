@@ -14,8 +14,8 @@ SECTIONS = {
     "tied": "(a) Why learn W′ instead of tying W′ = Wᵀ?",
 }
 # Elements whose content is wider than their box (scrollWidth > clientWidth) would be cut off or scroll sideways.
-# Only those with text on the screen: a folded expander's contents (innerText "") are drawn, and so measured, when
-# opened, and a rule (<hr>) has no text to cut off; CI once flagged such an empty container, nothing a reader saw.
+# Measured with every expander open, and only those with text on the screen: a rule (<hr>) or a picture alone has
+# no text to cut off (pictures are IMAGES_WIDER_THAN_COLUMN's), and CI once flagged such an empty container.
 OVERFLOWING = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const boxes = main.querySelectorAll('[data-testid="stTable"], .katex-display, [data-testid="stMarkdownContainer"],'
@@ -57,6 +57,12 @@ def test_question_sections_fit_their_columns_at_laptop_sizes(server, browser, wi
         table.evaluate("t => t.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(400)
         page.screenshot(path=str(ARTIFACTS / f"features-decodings-details-{width}x{height}.png"))
+        # every other detail opened too, so all the page's text is on the screen when it is measured
+        folded = page.locator('[data-testid="stMain"] details:not([open]) > summary')
+        for _ in range(folded.count()):
+            folded.first.click()
+        wait_idle(page)
+        assert page.locator('[data-testid="stMain"] details:not([open])').count() == 0
         assert page.evaluate(OVERFLOWING) == []
         assert page.evaluate(IMAGES_WIDER_THAN_COLUMN) == []
         # the decodings table: 8 rows (4 decodings × 2 models), every one of its 7 figures shown
