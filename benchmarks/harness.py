@@ -76,8 +76,8 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
 
 
 def wait_not_running(page, timeout_ms: int = 90_000) -> None:
-    """Until the script state is notRunning, every element drawn, and both stay so for ~0.5 s (the benchmarks'
-    wait)."""
+    """Until SETTLED (notRunning, no element waiting for its code) holds and still holds ~0.5 s later (the
+    benchmarks' wait)."""
     for _ in range(40):
         page.wait_for_function(SETTLED, timeout=timeout_ms)
         page.wait_for_timeout(500)
@@ -134,8 +134,8 @@ def chromium():
 
 
 def wait_idle(page, timeout=90_000) -> None:
-    """Wait until the app is connected, its script (or fragment) run has finished and stayed finished, and every
-    element is drawn (see SETTLED)."""
+    """Wait until the app is connected, its script (or fragment) run has finished and stayed finished, and no
+    element still waits for its code (SETTLED; a picture's own bytes may still be loading)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
     page.wait_for_timeout(300)  # a widget's change reaches the server after a short debounce
     deadline = time.time() + timeout / 1000
