@@ -22,13 +22,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 # The script run is over and the browser has drawn what it sent. Streamlit loads most element types' code (images,
-# selectboxes, tables…) on first use and shows a placeholder (stSkeleton) until it arrives, and marks the last run's
-# elements stale until they are replaced: a slow browser can sit at notRunning with half its pictures missing, and a
-# test reading the page then sees later elements before earlier ones (CI failed so on the Features page).
+# selectboxes, tables…) on first use and shows a placeholder (stSkeleton) until it arrives: a slow browser can sit at
+# notRunning with half its pictures missing, and a test reading the page then sees later elements before earlier
+# ones (CI failed so on the Features page). (Elements are stale only while a run is in progress, so notRunning
+# already covers them.)
 SETTLED = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   return app?.getAttribute('data-test-script-state') === 'notRunning'
-         && !document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]');
+         && !document.querySelector('[data-testid="stSkeleton"]');
 }"""
 
 

@@ -66,7 +66,8 @@ def sidebar_model(page) -> str:
     return page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model").input_value()
 
 
-def pick(page, label: str, option: str, where: str = '[data-testid="stSidebar"]') -> None:
+def open_list(page, label: str, option: str, where: str = '[data-testid="stSidebar"]'):
+    """Open the picker's list; returns the option, not yet clicked."""
     choice = page.get_by_role("option", name=option, exact=True)
     for _ in range(3):  # a click that lands while the picker is redrawn leaves its list shut: click it again
         page.locator(where).get_by_role("combobox", name=label).click()
@@ -75,7 +76,11 @@ def pick(page, label: str, option: str, where: str = '[data-testid="stSidebar"]'
             break
         except PlaywrightTimeout:
             continue
-    choice.click()
+    return choice
+
+
+def pick(page, label: str, option: str, where: str = '[data-testid="stSidebar"]') -> None:
+    open_list(page, label, option, where).click()
     wait_idle(page)
 
 
@@ -240,8 +245,7 @@ def test_a_model_switch_never_shows_the_new_name_beside_the_old_numbers(own_serv
     page.locator(METRICS).nth(1).wait_for(timeout=60_000)  # a busy machine can start the first run late
     before = page.locator(METRICS).all_inner_texts()[:2]
     assert len(before) == 2
-    page.locator(where).get_by_role("combobox", name=label).click()
-    option = page.get_by_role("option", name=title(new), exact=True)
+    option = open_list(page, label, title(new), where)
     page.evaluate(SAMPLER, [label, METRICS])
     option.click()
     page.wait_for_timeout(500)
