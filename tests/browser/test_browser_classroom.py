@@ -205,11 +205,21 @@ def test_a_run_over_a_third_of_a_second_shows_the_busy_bar(server, page):
     assert app.evaluate("a => getComputedStyle(a, '::after').content") == "none"
     # The indicator keys on the run state the frontend sets on stApp; set it as a long run would.
     app.evaluate("a => a.setAttribute('data-test-script-state', 'running')")
-    page.wait_for_timeout(100)
-    assert float(app.evaluate("a => getComputedStyle(a, '::after').opacity")) == 0  # not for a quick rerun
-    page.wait_for_timeout(500)
-    assert float(app.evaluate("a => getComputedStyle(a, '::after').opacity")) == 1
     assert "Working" in app.evaluate("a => getComputedStyle(a, '::after').content")
+    # Read at set moments of the run, on the label's own animation clock: a wall-clock wait measured the machine's
+    # load instead (on a busy machine "100 ms later" was already past 0.3 s).
+    shown = {ms: float(app.evaluate(AT_MOMENT, ms)) for ms in (0, 100, 290, 310, 500, 5000)}
+    assert shown == {0: 0, 100: 0, 290: 0, 310: 1, 500: 1, 5000: 1}
+
+
+# The label's opacity `ms` into a run: its appear animation paused at that moment.
+AT_MOMENT = """(app, ms) => {
+  const label = document.getAnimations().find(
+    a => a.animationName === 'aex-appear' && a.effect.target === app && a.effect.pseudoElement === '::after');
+  label.pause();
+  label.currentTime = ms;
+  return getComputedStyle(app, '::after').opacity;
+}"""
 
 
 SAMPLER = """([pickerLabel, valuesSelector]) => {
