@@ -4,6 +4,8 @@ near each other on a phone; the nearest held-out image shown once; the opening s
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from benchmarks.harness import ARTIFACTS, assert_no_exception, wait_idle
@@ -95,5 +97,41 @@ def test_a_wide_screen_keeps_both_in_view_and_a_phone_keeps_the_decode_near_the_
         page.locator(DECODED).first.evaluate("c => c.scrollIntoView({block: 'center'})")
         assert inside(box(page, DECODED), 390, 844)  # reachable
         page.screenshot(path=str(ARTIFACTS / "latent-fits-mnist_vae2-390x844-scrolled.png"))
+    finally:
+        context.close()
+
+
+# Something above the plane grows by `px` (a picture or formula arriving late) without changing the plane's width.
+GROW_ABOVE = """px => {
+  const above = document.createElement('div');
+  above.id = 'aex-test-above';
+  above.style.height = `${px}px`;
+  document.querySelector('[data-testid="stMain"] h1').closest('[data-testid="stElementContainer"]').after(above);
+}"""
+
+
+def width_becomes(page, wanted, seconds: float = 5.0) -> None:
+    """Until the plane's width on the screen is `wanted` (the canvas sits in a shadow root, which only a locator
+    reaches)."""
+    deadline = time.monotonic() + seconds
+    while not wanted(width := box(page, PLANE)["width"]):
+        assert time.monotonic() < deadline, f"the plane stayed {width} px wide"
+        page.wait_for_timeout(50)
+
+
+def test_the_plane_refits_when_the_page_above_it_grows_after_it_is_drawn(server, browser):
+    """On a slow server the page above the plane can still grow after the plane has measured its room (a run's
+    later pieces arrive late): the plane and its legend must still end on the first screen, and take the room back
+    when the page above shrinks again."""
+    context, page = open_latent(browser, server, "mnist_vae2", 1280, 720)
+    try:
+        legend, plane = box(page, ".aex-legend"), box(page, PLANE)
+        assert 720 - 40 <= legend["y"] + legend["height"] <= 720, legend  # the screen's height sets its size here
+        page.evaluate(GROW_ABOVE, 60)
+        width_becomes(page, lambda width: width < plane["width"] - 30)
+        grown = box(page, ".aex-legend")  # a narrower plane can wrap its legend onto another line
+        assert 720 - 40 <= grown["y"] + grown["height"] <= 720, (grown, box(page, PLANE))  # on the screen, at its foot
+        page.evaluate("() => document.getElementById('aex-test-above').remove()")
+        width_becomes(page, lambda width: width == plane["width"])
     finally:
         context.close()

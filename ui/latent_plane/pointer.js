@@ -38,6 +38,11 @@ const PlanePointer = {
     c.addEventListener("keydown", this.onKey);
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(this.root);
+    // The room under the plane depends on how far down it starts: the page above can still grow after the plane
+    // mounts (pictures, formulas and captions arriving late on a slow machine or server), which moves it down
+    // without changing its width. The page's main block grows with it; resize() returns early if nothing changed.
+    const page = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (page) this.observer.observe(page);
     // The screen's height sets the plane's size too, and the page above may settle (fonts) after the plane mounts.
     this.onWindow = () => this.resize();
     window.addEventListener("resize", this.onWindow);
