@@ -101,7 +101,8 @@ def test_a_wide_screen_keeps_both_in_view_and_a_phone_keeps_the_decode_near_the_
         context.close()
 
 
-# Something above the plane grows by `px` (a picture or formula arriving late) without changing the plane's width.
+# Something above the plane grows (a picture or formula arriving late) without changing the plane's width: a block
+# `px` tall, which moves the plane down by that and the gap between blocks.
 GROW_ABOVE = """px => {
   const above = document.createElement('div');
   above.id = 'aex-test-above';
@@ -127,7 +128,7 @@ def test_the_plane_refits_when_the_page_above_it_grows_after_it_is_drawn(server,
     try:
         legend, plane = box(page, ".aex-legend"), box(page, PLANE)
         assert 720 - 40 <= legend["y"] + legend["height"] <= 720, legend  # the screen's height sets its size here
-        page.evaluate(GROW_ABOVE, 60)
+        page.evaluate(GROW_ABOVE, 40)
         width_becomes(page, lambda width: width < plane["width"] - 30)
         grown = box(page, ".aex-legend")  # a narrower plane can wrap its legend onto another line
         assert 720 - 40 <= grown["y"] + grown["height"] <= 720, (grown, box(page, PLANE))  # on the screen, at its foot

@@ -13,6 +13,7 @@ const PlaneDrawing = {
   // The plane and its decode side by side, both on the first screen when the plane starts there: the plane takes
   // the height left under it (a projector or an LMS iframe is short), the decode the width left beside it.
   resize() {
+    this.fitTop = this.pageTop();
     const width = this.box.clientWidth || 600;
     const wide = width >= 520;
     this.box.classList.toggle("aex-stacked", !wide);
@@ -49,13 +50,19 @@ const PlaneDrawing = {
   // plane starts too far down for that to matter (a plane further down a page is scrolled to anyway).
   roomBelow() {
     const view = window.innerHeight;
-    let top = this.canvas.getBoundingClientRect().top;
-    for (let node = this.box; node; node = node.parentNode || node.host) {
-      if (node.scrollTop) top += node.scrollTop; // the plane's place on the page, not on the scrolled screen
-    }
+    const top = this.pageTop();
     const legend = this.legendNode.offsetHeight || 0;
     const room = Math.floor(view - top - legend - SIDE.below);
     return top < view * 0.6 && room >= 260 ? room : null;
+  },
+
+  // The plane's place on the page, not on the scrolled screen (its own size does not move it: it starts its box).
+  pageTop() {
+    let top = this.canvas.getBoundingClientRect().top;
+    for (let node = this.box; node; node = node.parentNode || node.host) {
+      if (node.scrollTop) top += node.scrollTop;
+    }
+    return top;
   },
 
   toPixel(x, y) {

@@ -36,11 +36,14 @@ const PlanePointer = {
     c.addEventListener("pointerleave", this.onLeave);
     c.addEventListener("click", this.onClick);
     c.addEventListener("keydown", this.onKey);
-    this.observer = new ResizeObserver(() => this.resize());
-    this.observer.observe(this.root);
     // The room under the plane depends on how far down it starts: the page above can still grow after the plane
     // mounts (pictures, formulas and captions arriving late on a slow machine or server), which moves it down
-    // without changing its width. The page's main block grows with it; resize() returns early if nothing changed.
+    // without changing its width. The page's main block grows with it, and with anything else on the page (a live
+    // run redraws twice a second): only a move of the plane itself re-fits it.
+    this.observer = new ResizeObserver((entries) => {
+      if (entries.some((e) => e.target === this.root) || Math.abs(this.pageTop() - this.fitTop) > 0.5) this.resize();
+    });
+    this.observer.observe(this.root);
     const page = document.querySelector('[data-testid="stMainBlockContainer"]');
     if (page) this.observer.observe(page);
     // The screen's height sets the plane's size too, and the page above may settle (fonts) after the plane mounts.
